@@ -1,0 +1,10 @@
+/** Contracts both planes use: entity definitions, validation, the snapshot model, errors, logging. */
+export * from './entities/index.ts'
+export * from './errors.ts'
+export * from './logger.ts'
+export * from './schema/define.ts'
+export * from './schema/types.ts'
+export * from './schema/validate.ts'
+export * from './snapshot/model.ts'
+export * from './version.ts'
+export * from './settings.ts'
