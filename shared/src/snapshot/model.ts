@@ -56,3 +56,10 @@ export function encodeEntities(entities: ConfigEntities): Uint8Array {
 export function decodeEntities(payload: Uint8Array): ConfigEntities {
   return JSON.parse(gunzipSync(payload).toString('utf8')) as ConfigEntities
 }
+
+/** A live source of snapshots: the control plane's builder exposes one; data planes consume it in-process or over gRPC. */
+export interface SnapshotFeed {
+  current(): Snapshot | undefined
+  /** Calls `listener` with every new snapshot; returns an unsubscribe function. */
+  subscribe(listener: (snapshot: Snapshot) => void): () => void
+}
