@@ -1,6 +1,7 @@
 /** One error class with a stable code per failure kind; codes and names follow Kong's `kong/db/errors.lua`. */
-import { flattenErrors } from './schema/validate.ts'
+
 import type { EntityErrors } from './schema/types.ts'
+import { flattenErrors } from './schema/validate.ts'
 
 export const ErrorCodes = {
   INVALID_PRIMARY_KEY: { code: 1, name: 'invalid primary key', status: 400 },

@@ -35,7 +35,10 @@ export interface Settings {
 type Parser = (raw: string, name: string) => unknown
 
 function bad(name: string, raw: string, why: string): never {
-  throw new TurnpikeError('INVALID_OPTIONS', `invalid value for setting '${name}' (TURNPIKE_${name.toUpperCase()}=${raw}): ${why}`)
+  throw new TurnpikeError(
+    'INVALID_OPTIONS',
+    `invalid value for setting '${name}' (TURNPIKE_${name.toUpperCase()}=${raw}): ${why}`,
+  )
 }
 
 const oneOf =
@@ -135,8 +138,8 @@ export function loadSettings(
   return s
 }
 
-/** TURNPIKE_* variables that are read elsewhere, not settings. */
-const IGNORED_ENV = new Set<string>()
+/** TURNPIKE_* variables that are read elsewhere, not settings (TURNPIKE_CONF names the config file). */
+const IGNORED_ENV = new Set<string>(['conf'])
 
 /** Settings safe to show (GET / on the Admin API): secrets redacted. */
 export function redactedSettings(s: Settings): Record<string, unknown> {

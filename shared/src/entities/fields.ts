@@ -1,7 +1,8 @@
 /** Field types shared by several entities (Kong's typedefs). */
 import type { FieldDef } from '../schema/types.ts'
 
-const HOSTNAME = /^(?=.{1,253}$)([a-zA-Z0-9_]([a-zA-Z0-9_-]{0,61}[a-zA-Z0-9_])?)(\.[a-zA-Z0-9_]([a-zA-Z0-9_-]{0,61}[a-zA-Z0-9_])?)*\.?$/
+const HOSTNAME =
+  /^(?=.{1,253}$)([a-zA-Z0-9_]([a-zA-Z0-9_-]{0,61}[a-zA-Z0-9_])?)(\.[a-zA-Z0-9_]([a-zA-Z0-9_-]{0,61}[a-zA-Z0-9_])?)*\.?$/
 const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/
 
 function isIPv6(s: string): boolean {
@@ -9,12 +10,25 @@ function isIPv6(s: string): boolean {
 }
 
 export function isHostname(s: string): boolean {
-  return IPV4.test(s) || HOSTNAME.test(s) || (s.startsWith('[') && s.endsWith(']') && isIPv6(s.slice(1, -1))) || isIPv6(s)
+  return (
+    IPV4.test(s) || HOSTNAME.test(s) || (s.startsWith('[') && s.endsWith(']') && isIPv6(s.slice(1, -1))) || isIPv6(s)
+  )
 }
 
 export const port: FieldDef = { type: 'integer', between: [0, 65535] }
 export const timeout: FieldDef = { type: 'integer', between: [1, 2 ** 31 - 2] }
-export const protocols = ['grpc', 'grpcs', 'http', 'https', 'tcp', 'tls', 'tls_passthrough', 'udp', 'ws', 'wss'] as const
+export const protocols = [
+  'grpc',
+  'grpcs',
+  'http',
+  'https',
+  'tcp',
+  'tls',
+  'tls_passthrough',
+  'udp',
+  'ws',
+  'wss',
+] as const
 
 export const host: FieldDef = {
   type: 'string',

@@ -10,7 +10,12 @@ export const routes = defineEntity({
   endpoint_key: 'name',
   in_snapshot: true,
   fields: {
-    name: { type: 'string', unique: true, match: '^[\\w.~-]+$', match_message: 'invalid value: must only contain alphanumerics, ., -, _ or ~' },
+    name: {
+      type: 'string',
+      unique: true,
+      match: '^[\\w.~-]+$',
+      match_message: 'invalid value: must only contain alphanumerics, ., -, _ or ~',
+    },
     protocols: {
       type: 'set',
       required: true,
@@ -44,7 +49,9 @@ export const routes = defineEntity({
   checks: [
     (r) => {
       const protos = (r.protocols as string[]) ?? []
-      if (!protos.some((p) => p === 'http' || p === 'https' || p === 'grpc' || p === 'grpcs' || p === 'ws' || p === 'wss'))
+      if (
+        !protos.some((p) => p === 'http' || p === 'https' || p === 'grpc' || p === 'grpcs' || p === 'ws' || p === 'wss')
+      )
         return undefined
       const has = (k: string) => {
         const v = r[k]

@@ -19,7 +19,7 @@ function expandUrl(value: unknown): Record<string, unknown> | string {
     host: u.hostname,
     port: u.port ? Number(u.port) : (defaults[protocol] ?? 80),
   }
-  if (u.pathname && u.pathname !== '/' ) out.path = u.pathname
+  if (u.pathname && u.pathname !== '/') out.path = u.pathname
   else if (value.replace(/^[a-z]+:\/\/[^/]+/i, '') === '/') out.path = '/'
   return out
 }
@@ -31,7 +31,12 @@ export const services = defineEntity({
   endpoint_key: 'name',
   in_snapshot: true,
   fields: {
-    name: { type: 'string', unique: true, match: '^[\\w.~-]+$', match_message: 'invalid value: must only contain alphanumerics, ., -, _ or ~' },
+    name: {
+      type: 'string',
+      unique: true,
+      match: '^[\\w.~-]+$',
+      match_message: 'invalid value: must only contain alphanumerics, ., -, _ or ~',
+    },
     retries: { type: 'integer', default: 5, between: [0, 32767] },
     protocol: { type: 'string', required: true, default: 'http', one_of: protocols },
     host: { ...host, required: true },

@@ -5,7 +5,12 @@ export const idField: FieldDef = { type: 'string', uuid: true, auto: true }
 export const timestampField: FieldDef = { type: 'integer', auto: true }
 export const tagsField: FieldDef = {
   type: 'set',
-  elements: { type: 'string', len_min: 1, match: '^[\\x21-\\x2B\\x2D-\\x2E\\x30-\\x7E\\x80-\\uFFFF]+$', match_message: 'invalid tag' },
+  elements: {
+    type: 'string',
+    len_min: 1,
+    match: '^[\\x21-\\x2B\\x2D-\\x2E\\x30-\\x7E\\x80-\\uFFFF]+$',
+    match_message: 'invalid tag',
+  },
 }
 
 /** Identity function that checks an entity definition's shape at compile time and adds the common fields. */

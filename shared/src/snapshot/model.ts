@@ -44,7 +44,11 @@ export function sealSnapshot(version: number, input: ConfigEntities): Snapshot {
     entities[name] = rows
     part_hashes[name] = sha256(canonicalJson(rows))
   }
-  const hash = sha256(snapshotCollections().map((n) => part_hashes[n]).join(':'))
+  const hash = sha256(
+    snapshotCollections()
+      .map((n) => part_hashes[n])
+      .join(':'),
+  )
   return { version, hash, part_hashes, entities }
 }
 

@@ -1,0 +1,49 @@
+/** `turnpike start`: runs the node's role until SIGTERM/SIGINT, then drains and exits. */
+import { startControlPlane } from '@turnpike/control-plane'
+import { FeedConfigSource, startDataPlane } from '@turnpike/data-plane'
+import { createLogger } from '@turnpike/shared'
+import { parseCommand } from './options.ts'
+
+const HELP = `Usage: turnpike start [-c FILE]
+
+Starts a node in the role set by TURNPIKE_ROLE (or 'role' in the config file):
+  traditional    Admin API + proxy in one process (default; embedded PGlite database
+                 under TURNPIKE_PREFIX unless TURNPIKE_DATABASE=postgres)
+  control_plane  Admin API + cluster sync server against Postgres
+  data_plane     Proxy fed by TURNPIKE_CLUSTER_CONTROL_PLANE over gRPC
+`
+
+export async function startCommand(args: string[]): Promise<number> {
+  const { settings, help } = parseCommand(args)
+  if (help) {
+    process.stdout.write(HELP)
+    return 0
+  }
+  const logger = createLogger(settings.log_level)
+  const closers: (() => Promise<void>)[] = []
+
+  if (settings.role !== 'data_plane') {
+    const cp = await startControlPlane({ settings, logger, serveCluster: settings.role === 'control_plane' })
+    closers.unshift(cp.close)
+    if (settings.role === 'traditional') {
+      const dp = await startDataPlane({ settings, logger, source: new FeedConfigSource(cp.feed) })
+      closers.unshift(dp.close)
+    }
+  } else {
+    const dp = await startDataPlane({ settings, logger })
+    closers.unshift(dp.close)
+  }
+  logger.info({ role: settings.role, database: settings.database }, 'turnpike started')
+
+  await new Promise<void>((resolve) => {
+    const stop = (signal: string) => {
+      logger.info({ signal }, 'shutting down')
+      resolve()
+    }
+    process.once('SIGTERM', stop)
+    process.once('SIGINT', stop)
+  })
+  for (const close of closers) await close()
+  logger.info('stopped')
+  return 0
+}
