@@ -73,7 +73,8 @@ const listen: Parser = (raw, name) => parseListen(raw, name)
 
 const SPEC: Record<keyof Settings, { parse: Parser; default: string }> = {
   role: { parse: oneOf('traditional', 'control_plane', 'data_plane'), default: 'traditional' },
-  database: { parse: oneOf('pglite', 'postgres', 'off'), default: '' },
+  // Empty means: chosen by role (see loadSettings).
+  database: { parse: (raw, name) => (raw === '' ? '' : oneOf('pglite', 'postgres', 'off')(raw, name)), default: '' },
   prefix: { parse: str, default: '.turnpike' },
   pg_host: { parse: str, default: '127.0.0.1' },
   pg_port: { parse: int, default: '5432' },
