@@ -1,0 +1,222 @@
+import assert from 'node:assert/strict'
+import { mkdtemp, readFile, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { after, before, describe, it } from 'node:test'
+import {
+  type ConfigSyncStream,
+  ControlPlaneMessageSchema,
+  configSyncService,
+  create,
+  type DataPlaneMessage,
+  grpc,
+  SnapshotSchema,
+} from '@turnpike/proto'
+import { type ConfigEntities, createLogger, encodeEntities, type Snapshot, sealSnapshot } from '@turnpike/shared'
+import type { ApplyResult, ConfigRef } from './config-source.ts'
+import { GrpcConfigSource } from './grpc-config-source.ts'
+
+const S1 = '00000000-0000-4000-8000-000000000001'
+const R1 = '00000000-0000-4000-8000-0000000000a1'
+const GOOD: ConfigEntities = {
+  services: [{ id: S1, name: 'svc', host: 'upstream.test', port: 80, protocol: 'http' }],
+  routes: [{ id: R1, paths: ['/'], service: { id: S1 } }],
+}
+
+/** A stream as seen by the test CP: messages are read in order, nothing is lost between reads. */
+class Peer {
+  readonly call: ConfigSyncStream
+  readonly #messages: AsyncIterator<DataPlaneMessage>
+  constructor(call: ConfigSyncStream) {
+    this.call = call
+    this.#messages = call[Symbol.asyncIterator]()
+  }
+  async next(): Promise<DataPlaneMessage['kind']> {
+    for (;;) {
+      const { value, done } = await this.#messages.next()
+      if (done) throw new Error('stream ended')
+      // Periodic heartbeats are not what these tests wait for.
+      if (value.kind.case !== 'heartbeat') return value.kind
+    }
+  }
+  sendSnapshot(snapshot: Snapshot, nonce: string, hash = snapshot.hash): void {
+    this.call.write(
+      create(ControlPlaneMessageSchema, {
+        kind: {
+          case: 'snapshot',
+          value: create(SnapshotSchema, {
+            version: BigInt(snapshot.version),
+            hash,
+            partHashes: snapshot.part_hashes,
+            nonce,
+            encoding: 'json+gzip',
+            payload: encodeEntities(snapshot.entities),
+          }),
+        },
+      }),
+    )
+  }
+}
+
+/** A control plane stub: hands every new stream to the test. */
+class TestControlPlane {
+  readonly server = new grpc.Server()
+  readonly #waiting: ((peer: Peer) => void)[] = []
+  readonly #ready: Peer[] = []
+  port = 0
+
+  async start(port = 0): Promise<void> {
+    this.server.addService(configSyncService, {
+      stream: (call: ConfigSyncStream) => {
+        const peer = new Peer(call)
+        const waiter = this.#waiting.shift()
+        if (waiter) waiter(peer)
+        else this.#ready.push(peer)
+      },
+    })
+    this.port = await new Promise<number>((resolve, reject) =>
+      this.server.bindAsync(`127.0.0.1:${port}`, grpc.ServerCredentials.createInsecure(), (err, bound) =>
+        err ? reject(err) : resolve(bound),
+      ),
+    )
+  }
+
+  nextPeer(): Promise<Peer> {
+    const ready = this.#ready.shift()
+    if (ready) return Promise.resolve(ready)
+    return new Promise((resolve) => this.#waiting.push(resolve))
+  }
+}
+
+describe('GrpcConfigSource', () => {
+  let prefix: string
+  let cp: TestControlPlane
+  let source: GrpcConfigSource
+  let served: ConfigRef | undefined
+  const applied: Snapshot[] = []
+  /** Stands in for the applier: rejects routes without paths, as a real validation failure would. */
+  const onSnapshot = async (s: Snapshot): Promise<ApplyResult> => {
+    if (s.entities.routes.some((r) => !r.paths)) return { ok: false, error: 'invalid snapshot: routes need paths' }
+    applied.push(s)
+    served = { version: s.version, hash: s.hash }
+    return { ok: true }
+  }
+
+  before(async () => {
+    prefix = await mkdtemp(join(tmpdir(), 'turnpike-grpc-'))
+    cp = new TestControlPlane()
+    await cp.start()
+    source = new GrpcConfigSource({
+      settings: { cluster_control_plane: `127.0.0.1:${cp.port}`, cluster_mtls: 'off', prefix },
+      logger: createLogger('silent'),
+      backoff: { initialMs: 20, maxMs: 200 },
+    })
+    source.start(onSnapshot, () => served)
+  })
+
+  after(async () => {
+    await source?.stop()
+    cp?.server.forceShutdown()
+    await rm(prefix, { recursive: true, force: true })
+  })
+
+  let first: Peer
+  let good: Snapshot
+
+  it('says Hello with a persisted node id and nothing served yet', async () => {
+    first = await cp.nextPeer()
+    const hello = await first.next()
+    assert.equal(hello.case, 'hello')
+    const nodeId = (await readFile(join(prefix, 'node_id'), 'utf8')).trim()
+    assert.equal(hello.value.nodeId, nodeId)
+    assert.match(nodeId, /^[0-9a-f-]{36}$/)
+    assert.equal(hello.value.configHash, '')
+    assert.equal(hello.value.configVersion, 0n)
+    assert.ok(hello.value.hostname)
+  })
+
+  it('applies a snapshot and Acks it with version, hash and nonce', async () => {
+    good = sealSnapshot(7, GOOD)
+    first.sendSnapshot(good, 'nonce-1')
+    const ack = await first.next()
+    assert.equal(ack.case, 'ack')
+    assert.equal(ack.value.version, 7n)
+    assert.equal(ack.value.hash, good.hash)
+    assert.equal(ack.value.nonce, 'nonce-1')
+    assert.equal(applied.length, 1)
+    assert.deepEqual(applied[0].entities, good.entities)
+    assert.equal(source.status().state, 'connected')
+  })
+
+  it('Nacks a snapshot whose content does not match its hash, without applying it', async () => {
+    const tampered = sealSnapshot(8, { ...GOOD, routes: [{ ...GOOD.routes[0], paths: ['/evil'] }] })
+    first.sendSnapshot(tampered, 'nonce-2', good.hash)
+    const nack = await first.next()
+    assert.equal(nack.case, 'nack')
+    assert.equal(nack.value.version, 8n)
+    assert.equal(nack.value.nonce, 'nonce-2')
+    assert.match(nack.value.error, /hash mismatch/)
+    assert.equal(applied.length, 1)
+  })
+
+  it("Nacks a snapshot the applier rejects, with the applier's error", async () => {
+    const invalid = sealSnapshot(9, { ...GOOD, routes: [{ id: R1, hosts: ['x.test'], service: { id: S1 } }] })
+    first.sendSnapshot(invalid, 'nonce-3')
+    const nack = await first.next()
+    assert.equal(nack.case, 'nack')
+    assert.equal(nack.value.error, 'invalid snapshot: routes need paths')
+    assert.match(source.status().last_error ?? '', /routes need paths/)
+  })
+
+  it('reconnects when the control plane ends the stream, announcing what it serves', async () => {
+    first.call.end()
+    const second = await cp.nextPeer()
+    const hello = await second.next()
+    assert.equal(hello.case, 'hello')
+    assert.equal(hello.value.configHash, good.hash)
+    assert.equal(hello.value.configVersion, 7n)
+    assert.equal(hello.value.nodeId, (await readFile(join(prefix, 'node_id'), 'utf8')).trim())
+    second.sendSnapshot(good, 'nonce-4')
+    assert.equal((await second.next()).case, 'ack')
+  })
+
+  it('keeps redialing while the control plane is down and resumes when it is back', async () => {
+    const port = cp.port
+    cp.server.forceShutdown()
+    await waitFor(() => source.status().state !== 'connected', 'disconnect')
+    assert.equal(source.status().control_plane, `127.0.0.1:${port}`)
+    assert.ok(source.status().last_error)
+
+    cp = new TestControlPlane()
+    await cp.start(port)
+    const peer = await cp.nextPeer()
+    const hello = await peer.next()
+    assert.equal(hello.case, 'hello')
+    assert.equal(hello.value.configHash, good.hash)
+    await waitFor(() => source.status().state === 'connected', 'reconnect')
+  })
+
+  it('keeps the same node id across instances', async () => {
+    const again = new GrpcConfigSource({
+      settings: { cluster_control_plane: '127.0.0.1:1', cluster_mtls: 'off', prefix },
+      logger: createLogger('silent'),
+    })
+    assert.equal(await again.nodeId(), await source.nodeId())
+  })
+
+  it('refuses cluster mTLS modes it cannot do yet', () => {
+    assert.throws(
+      () =>
+        new GrpcConfigSource({
+          settings: { cluster_control_plane: '127.0.0.1:1', cluster_mtls: 'shared', prefix },
+          logger: createLogger('silent'),
+        }),
+      /cluster_mtls = shared is not supported/,
+    )
+  })
+})
+
+async function waitFor(check: () => boolean, what: string): Promise<void> {
+  for (let i = 0; i < 500 && !check(); i++) await new Promise((r) => setTimeout(r, 10))
+  assert.ok(check(), `timed out waiting for ${what}`)
+}

@@ -1,0 +1,72 @@
+/** Wires a data plane: config source → applier → proxy listeners, plus the Status API. */
+import type { Logger, Settings } from '@turnpike/shared'
+import type { ConfigSource } from './config-source/config-source.ts'
+import { GrpcConfigSource } from './config-source/grpc-config-source.ts'
+import { ProxyServer } from './proxy/proxy-server.ts'
+import { SnapshotApplier } from './runtime/snapshot-applier.ts'
+import { StatusServer } from './status/status-server.ts'
+import { UpstreamPools } from './upstream/upstream-pools.ts'
+
+export interface DataPlaneOptions {
+  settings: Settings
+  logger: Logger
+  /** Defaults to the control plane's gRPC stream at `settings.cluster_control_plane`. */
+  source?: ConfigSource
+  /** How long `close()` lets in-flight requests finish before dropping them (default 10 s). */
+  shutdownTimeoutMs?: number
+}
+
+export interface DataPlane {
+  /** URL of the first proxy listener ('' when proxy_listen is off). */
+  proxyUrl: string
+  /** URL of the first status listener ('' when status_listen is off). */
+  statusUrl: string
+  /** Graceful shutdown: stop accepting, drain in-flight requests (bounded), close the stream and upstream pools. */
+  close(): Promise<void>
+}
+
+export async function startDataPlane(opts: DataPlaneOptions): Promise<DataPlane> {
+  const { settings } = opts
+  const logger = opts.logger.child({ plane: 'data' })
+  const shutdownTimeoutMs = opts.shutdownTimeoutMs ?? 10_000
+  const source = opts.source ?? new GrpcConfigSource({ settings, logger })
+  const pools = new UpstreamPools(logger)
+  const applier = new SnapshotApplier(pools, logger)
+  const proxy = new ProxyServer(applier, logger)
+  const status = new StatusServer(
+    { config: () => applier.currentRef(), sync: () => source.status(), proxy: proxy.stats },
+    logger,
+  )
+
+  let proxyUrls: string[]
+  let statusUrls: string[]
+  try {
+    proxyUrls = await proxy.listen(settings.proxy_listen)
+    statusUrls = await status.listen(settings.status_listen)
+  } catch (err) {
+    await Promise.all([proxy.close(0), status.close()])
+    await pools.closeAll(0)
+    throw err
+  }
+  source.start(
+    (snapshot) => applier.apply(snapshot),
+    () => applier.currentRef(),
+  )
+
+  let closing: Promise<void> | undefined
+  const shutdown = async () => {
+    logger.info('data plane shutting down')
+    await Promise.all([source.stop(), proxy.close(shutdownTimeoutMs), status.close()])
+    await applier.close()
+    await pools.closeAll(shutdownTimeoutMs)
+    logger.info('data plane stopped')
+  }
+  return {
+    proxyUrl: proxyUrls[0] ?? '',
+    statusUrl: statusUrls[0] ?? '',
+    close: () => {
+      closing ??= shutdown()
+      return closing
+    },
+  }
+}

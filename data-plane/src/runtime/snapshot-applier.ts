@@ -1,0 +1,119 @@
+/**
+ * The one place a snapshot becomes live: validate → compile → swap one immutable reference → report.
+ * A rejected snapshot leaves the serving config untouched. Requests lease the config they started with, so a
+ * superseded config's upstream pools close only after its last request finishes.
+ */
+import type { Logger, Snapshot } from '@turnpike/shared'
+import type { ApplyResult, ConfigRef } from '../config-source/config-source.ts'
+import type { UpstreamPools } from '../upstream/upstream-pools.ts'
+import { type CompiledConfig, compileConfig, releaseUpstreams, withVersion } from './compiled-config.ts'
+import { validateSnapshotEntities } from './validate-snapshot.ts'
+
+export class SnapshotApplier {
+  readonly #logger: Logger
+  readonly #pools: UpstreamPools
+  #current: CompiledConfig | undefined
+  /** Requests holding the current config. */
+  #leases = 0
+  /** Superseded configs with requests still in flight, and how many. */
+  readonly #retired = new Map<CompiledConfig, number>()
+  #chain: Promise<unknown> = Promise.resolve()
+
+  constructor(pools: UpstreamPools, logger: Logger) {
+    this.#pools = pools
+    this.#logger = logger.child({ component: 'applier' })
+  }
+
+  get current(): CompiledConfig | undefined {
+    return this.#current
+  }
+
+  /** Version and hash of the serving config, if any. */
+  currentRef(): ConfigRef | undefined {
+    const c = this.#current
+    return c && { version: c.version, hash: c.hash }
+  }
+
+  /** Validates, compiles and swaps in a snapshot; calls are serialized. */
+  apply(snapshot: Snapshot): Promise<ApplyResult> {
+    const result = this.#chain.then(() => {
+      try {
+        return this.#apply(snapshot)
+      } catch (err) {
+        return this.#reject(snapshot, `snapshot could not be applied: ${(err as Error).message}`)
+      }
+    })
+    this.#chain = result
+    return result
+  }
+
+  #apply(snapshot: Snapshot): ApplyResult {
+    const current = this.#current
+    if (current?.hash === snapshot.hash) {
+      if (current.version !== snapshot.version) this.#swap(withVersion(current, snapshot.version, this.#pools))
+      return { ok: true }
+    }
+    const started = performance.now()
+    const validation = validateSnapshotEntities(snapshot.entities)
+    if (!validation.ok) return this.#reject(snapshot, `invalid snapshot: ${validation.errors.join('; ')}`)
+    let next: CompiledConfig
+    try {
+      next = compileConfig(snapshot.version, snapshot.hash, validation.rows, this.#pools)
+    } catch (err) {
+      return this.#reject(snapshot, `snapshot failed to compile: ${(err as Error).message}`)
+    }
+    this.#swap(next)
+    this.#logger.info(
+      { version: next.version, hash: next.hash, ...next.stats, ms: Math.round(performance.now() - started) },
+      'config applied',
+    )
+    return { ok: true }
+  }
+
+  #reject(snapshot: Snapshot, error: string): ApplyResult {
+    this.#logger.warn(
+      { version: snapshot.version, hash: snapshot.hash, error },
+      'snapshot rejected, keeping the current config',
+    )
+    return { ok: false, error }
+  }
+
+  #swap(next: CompiledConfig): void {
+    const previous = this.#current
+    this.#current = next
+    if (previous) {
+      if (this.#leases === 0) releaseUpstreams(previous, this.#pools)
+      else this.#retired.set(previous, this.#leases)
+    }
+    this.#leases = 0
+  }
+
+  /** Takes the current config for one request; give it back with `release` when the request ends. */
+  acquire(): CompiledConfig | undefined {
+    const config = this.#current
+    if (config) this.#leases++
+    return config
+  }
+
+  release(config: CompiledConfig): void {
+    if (config === this.#current) {
+      this.#leases--
+      return
+    }
+    const left = this.#retired.get(config)
+    if (left === undefined) return
+    if (left > 1) this.#retired.set(config, left - 1)
+    else {
+      this.#retired.delete(config)
+      releaseUpstreams(config, this.#pools)
+    }
+  }
+
+  /** Waits for an apply in progress, then drops every config; the pools are closed by their owner. */
+  async close(): Promise<void> {
+    await this.#chain
+    this.#current = undefined
+    this.#retired.clear()
+    this.#leases = 0
+  }
+}

@@ -1,0 +1,81 @@
+/** The Status API (Kong's status_listen): liveness and sync details at /status, readiness at /status/ready. */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import type { ListenAddress, Logger } from '@turnpike/shared'
+import type { ConfigRef, SyncStatus } from '../config-source/config-source.ts'
+import { sendJson } from '../http/json-response.ts'
+import { closeServer, listen, urlFor } from '../http/listen.ts'
+import type { ProxyStats } from '../proxy/proxy-server.ts'
+
+export interface StatusSources {
+  /** The config being served, if any. */
+  config(): ConfigRef | undefined
+  sync(): SyncStatus
+  proxy: ProxyStats
+}
+
+function memory(): Record<string, number> {
+  const m = process.memoryUsage()
+  return {
+    rss: m.rss,
+    heap_total: m.heapTotal,
+    heap_used: m.heapUsed,
+    external: m.external,
+    array_buffers: m.arrayBuffers,
+  }
+}
+
+export class StatusServer {
+  readonly #sources: StatusSources
+  readonly #logger: Logger
+  readonly #servers: Server[] = []
+
+  constructor(sources: StatusSources, logger: Logger) {
+    this.#sources = sources
+    this.#logger = logger.child({ component: 'status' })
+  }
+
+  async listen(addresses: readonly ListenAddress[]): Promise<string[]> {
+    const urls: string[] = []
+    for (const address of addresses) {
+      if (address.ssl) {
+        this.#logger.warn({ address }, 'TLS status listeners are not supported yet; skipping')
+        continue
+      }
+      const server = createServer((req, res) => this.#onRequest(req, res))
+      this.#servers.push(server)
+      const url = urlFor('http', await listen(server, address))
+      this.#logger.info({ url }, 'status API listening')
+      urls.push(url)
+    }
+    return urls
+  }
+
+  #onRequest(req: IncomingMessage, res: ServerResponse): void {
+    const path = (req.url ?? '/').split('?', 1)[0].replace(/\/+$/, '')
+    if (path !== '/status' && path !== '/status/ready') sendJson(res, 404, { message: 'Not found' })
+    else if (req.method !== 'GET' && req.method !== 'HEAD')
+      sendJson(res, 405, { message: 'Method not allowed' }, { Allow: 'GET, HEAD' })
+    else if (path === '/status/ready') this.#ready(res)
+    else this.#status(res)
+  }
+
+  #ready(res: ServerResponse): void {
+    if (this.#sources.config()) sendJson(res, 200, { message: 'ready' })
+    else sendJson(res, 503, { message: 'no configuration applied yet' })
+  }
+
+  #status(res: ServerResponse): void {
+    const config = this.#sources.config()
+    sendJson(res, 200, {
+      configuration_hash: config?.hash ?? null,
+      config_version: config?.version ?? null,
+      sync: this.#sources.sync(),
+      server: { ...this.#sources.proxy },
+      memory: memory(),
+    })
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.#servers.map(closeServer))
+  }
+}
