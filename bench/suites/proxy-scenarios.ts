@@ -1,0 +1,69 @@
+/** The proxy suite's scenarios and which targets each one measures. */
+import { buildRouteSet } from '../lib/route-set.ts'
+import { BIG_BODY_BYTES, BIG_PATH, type LoadRequest, SMALL_BODY_BYTES } from '../lib/workload.ts'
+
+export type Label = 'direct' | 'minimal-proxy' | 'fastify-proxy' | 'nginx' | 'turnpike'
+
+export interface Scenario {
+  name: string
+  summary: string
+  requests: LoadRequest[]
+  bodyBytes: number
+  headers?: Record<string, string>
+  targets: Label[]
+  /** Which data-plane process plays `turnpike` here. */
+  dp: 'turnpike' | 'turnpike-1k'
+  /** Fixed rate at half of the data plane's max (from `small-keepalive`) instead of max throughput. */
+  halfLoad?: boolean
+}
+
+const ALL: Label[] = ['direct', 'minimal-proxy', 'fastify-proxy', 'nginx', 'turnpike']
+const CORE: Label[] = ['direct', 'minimal-proxy', 'nginx', 'turnpike']
+
+export function scenarios(): Scenario[] {
+  const probes = buildRouteSet(1000).probes.map(({ path, host }) => ({ path, host }))
+  return [
+    {
+      name: 'small-keepalive',
+      summary: '1 route, small body, keep-alive',
+      requests: [{ path: '/' }],
+      bodyBytes: SMALL_BODY_BYTES,
+      targets: ALL,
+      dp: 'turnpike',
+    },
+    {
+      name: '1k-routes',
+      summary: '1,000 routes (hosts, wildcards, prefixes, methods, regex), requests spread over all of them',
+      requests: probes,
+      bodyBytes: SMALL_BODY_BYTES,
+      targets: CORE,
+      dp: 'turnpike-1k',
+    },
+    {
+      name: '64k-keepalive',
+      summary: '1 route, 64 KiB body, keep-alive',
+      requests: [{ path: `${BIG_PATH}/payload` }],
+      bodyBytes: BIG_BODY_BYTES,
+      targets: ALL,
+      dp: 'turnpike',
+    },
+    {
+      name: 'small-close',
+      summary: '1 route, small body, new connection per request (Connection: close)',
+      requests: [{ path: '/' }],
+      bodyBytes: SMALL_BODY_BYTES,
+      headers: { Connection: 'close' },
+      targets: CORE,
+      dp: 'turnpike',
+    },
+    {
+      name: 'half-load',
+      summary: 'fixed rate at 50% of the data plane’s small-keepalive max; latency is the point',
+      requests: [{ path: '/' }],
+      bodyBytes: SMALL_BODY_BYTES,
+      targets: CORE,
+      dp: 'turnpike',
+      halfLoad: true,
+    },
+  ]
+}

@@ -1,0 +1,63 @@
+/** Harness side: starts each proxy-suite target in its own process and says how to reach it. */
+import { type Child, spawnNodeScript } from '../lib/processes.ts'
+import { findNginx, startNginx } from './nginx.ts'
+
+export type TargetName = 'direct' | 'minimal-proxy' | 'fastify-proxy' | 'nginx' | 'turnpike' | 'turnpike-1k'
+
+export interface RunningTarget {
+  name: TargetName
+  url: string
+  /** Process whose CPU use is reported (nginx: the master; its worker is counted as a descendant). */
+  pid?: number
+  child?: Child
+  /** Version or configuration worth keeping in the results. */
+  detail?: string
+}
+
+const script = (file: string) => new URL(`./${file}`, import.meta.url)
+
+async function startNode(name: TargetName, file: string, args: string[], profileDir?: string) {
+  const nodeArgs = profileDir
+    ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, `--cpu-prof-name=${name}.cpuprofile`]
+    : []
+  const child = spawnNodeScript(name, script(file), args, { nodeArgs })
+  const info = await child.ready()
+  return { name, url: String(info.url), pid: child.proc.pid, child }
+}
+
+export function startUpstream(): Promise<RunningTarget> {
+  return startNode('direct', 'upstream.ts', [])
+}
+
+export interface StartOptions {
+  upstreamUrl: string
+  /** Run node targets (not the upstream) with --cpu-prof, writing <target>.cpuprofile here on exit. */
+  profileDir?: string
+}
+
+/** Starts one target; throws with the child's output when it cannot start. */
+export async function startTarget(name: Exclude<TargetName, 'direct'>, o: StartOptions): Promise<RunningTarget> {
+  const upstream = ['--upstream', o.upstreamUrl]
+  switch (name) {
+    case 'minimal-proxy':
+      return startNode(name, 'minimal-proxy.ts', upstream, o.profileDir)
+    case 'fastify-proxy':
+      return startNode(name, 'fastify-proxy.ts', upstream, o.profileDir)
+    case 'turnpike':
+      return {
+        ...(await startNode(name, 'turnpike-dp.ts', [...upstream, '--routes', '1'], o.profileDir)),
+        detail: '1 route',
+      }
+    case 'turnpike-1k':
+      return {
+        ...(await startNode(name, 'turnpike-dp.ts', [...upstream, '--routes', '1000'], o.profileDir)),
+        detail: '1,000 routes',
+      }
+    case 'nginx': {
+      const bin = findNginx()
+      if (!bin) throw new Error('nginx not installed: nginx baseline skipped (apt-get install nginx)')
+      const n = await startNginx(bin, Number(new URL(o.upstreamUrl).port))
+      return { name, url: n.url, pid: n.child.proc.pid, child: n.child, detail: `${n.version}, 1 worker` }
+    }
+  }
+}
