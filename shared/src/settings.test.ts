@@ -39,3 +39,36 @@ test('config file, overridden by the environment', () => {
   writeFileSync(file, 'bogus = 1\n')
   assert.throws(() => loadSettings({ file, env: {} }), /unknown setting 'bogus'/)
 })
+
+test('proxy settings: sizes, durations, flags, CIDR and header lists', () => {
+  const d = loadSettings({ env: {} })
+  assert.equal(d.client_max_body_size, 0)
+  assert.equal(d.client_body_buffer_size, 1024 * 1024)
+  assert.equal(d.client_header_timeout, 60_000)
+  assert.equal(d.upstream_allow_link_local, false)
+  assert.deepEqual(d.trusted_ips, [])
+  assert.deepEqual(d.headers, ['server_tokens', 'latency_tokens', 'x-turnpike-request-id'])
+  assert.deepEqual(d.headers_upstream, ['x-turnpike-request-id'])
+  const s = loadSettings({
+    env: {
+      TURNPIKE_CLIENT_MAX_BODY_SIZE: '10k',
+      TURNPIKE_CLIENT_BODY_TIMEOUT: '500ms',
+      TURNPIKE_CLIENT_HEADER_TIMEOUT: '2',
+      TURNPIKE_UPSTREAM_ALLOW_LINK_LOCAL: 'on',
+      TURNPIKE_TRUSTED_IPS: '10.0.0.0/8, ::1, fd00::/8',
+      TURNPIKE_HEADERS: 'off',
+      TURNPIKE_HEADERS_UPSTREAM: 'off',
+    },
+  })
+  assert.equal(s.client_max_body_size, 10 * 1024)
+  assert.equal(s.client_body_timeout, 500)
+  assert.equal(s.client_header_timeout, 2000)
+  assert.equal(s.upstream_allow_link_local, true)
+  assert.deepEqual(s.trusted_ips, ['10.0.0.0/8', '::1', 'fd00::/8'])
+  assert.deepEqual(s.headers, [])
+  assert.deepEqual(s.headers_upstream, [])
+  assert.throws(() => loadSettings({ env: { TURNPIKE_TRUSTED_IPS: '10.0.0.0/33' } }), /'trusted_ips'/)
+  assert.throws(() => loadSettings({ env: { TURNPIKE_HEADERS: 'X-Kong-Nope' } }), /'headers'/)
+  assert.throws(() => loadSettings({ env: { TURNPIKE_CLIENT_MAX_BODY_SIZE: '1t' } }), /'client_max_body_size'/)
+  assert.throws(() => loadSettings({ env: { TURNPIKE_SSL_CERT: '/x.pem' } }), /ssl_cert/)
+})

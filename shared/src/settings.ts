@@ -1,5 +1,6 @@
 /** Node settings: Kong's `kong.conf` names, read from a config file and `TURNPIKE_*` environment variables. */
 import { readFileSync } from 'node:fs'
+import { isIP } from 'node:net'
 import { TurnpikeError } from './errors.ts'
 
 export interface ListenAddress {
@@ -23,13 +24,62 @@ export interface Settings {
   pg_database: string
   proxy_listen: ListenAddress[]
   admin_listen: ListenAddress[]
+  /** When set, every Admin API request needs `Authorization: Bearer <token>` or `Kong-Admin-Token: <token>`. */
+  admin_token: string
+  /** Secret keying API-key hashes; empty: the one generated in the database. Every CP must use the same. */
+  keyring_secret: string
   status_listen: ListenAddress[]
   cluster_listen: ListenAddress[]
   /** host:port of the control plane a data plane dials. */
   cluster_control_plane: string
+  /** CP↔DP mTLS: `shared` (one pinned cert on every node, the default), `pki` (CA-signed) or `off` (plaintext, warned). */
   cluster_mtls: 'off' | 'shared' | 'pki'
+  /** Cluster certificate and key, PEM text or a file path; `turnpike cert gen` makes a shared pair. */
+  cluster_cert: string
+  cluster_cert_key: string
+  /** pki: the CA that signs the cluster certificates (PEM text or a file path). */
+  cluster_ca_cert: string
+  /** pki: the name a data plane expects in the control plane's certificate, also sent as SNI. */
+  cluster_server_name: string
+  /** pki: the common names a control plane accepts from data planes; empty accepts any the CA signed. */
+  cluster_allowed_common_names: string[]
+  /** Data plane labels reported to the control plane (Kong's `key:value,…`). */
+  cluster_dp_labels: Record<string, string>
+  /** Seconds without contact after which a data plane leaves the registry (Kong's default: 14 days). */
+  cluster_data_plane_purge_delay: number
+  /** Largest compressed config message in bytes, on both planes (Kong: 16 MiB; raised for big configs). */
+  cluster_max_payload: number
+  /** Plugins this node runs (Kong's `plugins`): `bundled` and/or names; a data plane reports them to its CP. */
+  plugins: string[]
   declarative_config: string
   log_level: string
+  /** Proxy: CIDRs (IPv4/IPv6) whose X-Forwarded-* headers are believed (Kong's `trusted_ips`). */
+  trusted_ips: string[]
+  /** Proxy: headers sent to clients (Kong's `headers`), lowercased; `[]` when `off`. */
+  headers: string[]
+  /** Proxy: headers sent upstream (Kong's `headers_upstream`), lowercased; `[]` when `off`. */
+  headers_upstream: string[]
+  /** Proxy TLS: default certificate and key (PEM text or file path); empty means a self-signed one under `prefix`. */
+  ssl_cert: string
+  ssl_cert_key: string
+  /** Proxy: largest request body in bytes (413 above it); 0 means unlimited, as in Kong. */
+  client_max_body_size: number
+  /** Proxy: request bodies up to this many bytes are read whole before the upstream call (route `request_buffering`). */
+  client_body_buffer_size: number
+  /** Proxy: largest request head (request line and headers) in bytes; 431 above it. */
+  client_max_header_size: number
+  /** Proxy: most request header fields accepted; 431 above it. */
+  client_max_headers: number
+  /** Proxy: ms a client may take to send the request head (408 after). */
+  client_header_timeout: number
+  /** Proxy: ms a client may stay silent between two reads of the request body (408 after). */
+  client_body_timeout: number
+  /** Proxy: ms a client may take to send the whole request; 0 disables. */
+  client_request_timeout: number
+  /** Proxy: allow upstream connections to link-local and cloud metadata addresses (SSRF guard off). */
+  upstream_allow_link_local: boolean
+  /** Custom plugins: a directory of `<name>/definition.ts` + `<name>/handler.ts` folders, loaded by both planes. */
+  plugins_dir: string
 }
 
 type Parser = (raw: string, name: string) => unknown
@@ -71,6 +121,114 @@ export function parseListen(raw: string, name = 'listen'): ListenAddress[] {
 
 const listen: Parser = (raw, name) => parseListen(raw, name)
 
+const SIZE_UNITS: Record<string, number> = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }
+
+/** nginx sizes: bytes, or a number suffixed with k, m or g. */
+const size: Parser = (raw, name) => {
+  const m = /^(\d+)\s*([kmg]?)$/i.exec(raw.trim())
+  if (!m) bad(name, raw, "expected a size such as '8k', '1m' or a number of bytes")
+  return Number(m[1]) * (SIZE_UNITS[m[2]!.toLowerCase()] ?? 1)
+}
+
+const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }
+
+/** nginx durations in ms: `500ms`, `60s`, `5m`; a bare number means seconds, as in nginx. */
+const duration: Parser = (raw, name) => {
+  const m = /^(\d+)\s*(ms|s|m|h)?$/i.exec(raw.trim())
+  if (!m) bad(name, raw, "expected a duration such as '60s' or '500ms'")
+  return Number(m[1]) * (DURATION_UNITS[(m[2] ?? 's').toLowerCase()] ?? 1000)
+}
+
+const flag: Parser = (raw, name) => {
+  const v = raw.trim().toLowerCase()
+  if (v === 'on' || v === 'true') return true
+  if (v === 'off' || v === 'false') return false
+  return bad(name, raw, 'expected on or off')
+}
+
+const count: Parser = (raw, name) => {
+  const n = Number(raw)
+  return Number.isInteger(n) && n > 0 ? n : bad(name, raw, 'expected a positive integer')
+}
+
+/** Comma-separated values; `off` or empty means none. */
+function splitList(raw: string): string[] {
+  const items = raw
+    .split(',')
+    .map((v) => v.trim())
+    .filter((v) => v !== '')
+  return items.length === 1 && items[0]!.toLowerCase() === 'off' ? [] : items
+}
+
+/** Comma-separated CIDRs or addresses, IPv4 or IPv6 (Kong's `trusted_ips`; `0.0.0.0/0,::/0` trusts everyone). */
+const cidrList: Parser = (raw, name) =>
+  splitList(raw).map((item) => {
+    const [addr = '', bits, extra] = item.split('/')
+    const family = isIP(addr)
+    const max = family === 4 ? 32 : 128
+    const ok =
+      family !== 0 && extra === undefined && (bits === undefined || (/^\d+$/.test(bits) && Number(bits) <= max))
+    return ok ? item : bad(name, raw, `'${item}' is not an IP address or CIDR`)
+  })
+
+/** A list of header names from a fixed vocabulary, lowercased (Kong's `headers`/`headers_upstream`). */
+const headerList =
+  (...allowed: string[]): Parser =>
+  (raw, name) => {
+    const known = new Set(allowed.map((a) => a.toLowerCase()))
+    return splitList(raw).map((item) => {
+      const v = item.toLowerCase()
+      return known.has(v)
+        ? v
+        : bad(name, raw, `unknown header token '${item}'; expected any of: ${allowed.join(', ')}, off`)
+    })
+  }
+
+/** `host:port` or a comma list of them (several control planes, tried in turn); kept as written. */
+const hostPortList: Parser = (raw, name) => {
+  const items = splitList(raw)
+  if (items.length === 0) bad(name, raw, 'expected host:port')
+  for (const item of items)
+    if (!/^(?:\[[0-9a-fA-F:.]+\]|[^:\s,]+):\d{1,5}$/.test(item)) bad(name, raw, `expected host:port, got '${item}'`)
+  return items.join(',')
+}
+
+/** An integer of at least `min` (seconds, bytes). */
+const atLeast =
+  (min: number): Parser =>
+  (raw, name) => {
+    const n = Number(raw)
+    return Number.isInteger(n) && n >= min ? n : bad(name, raw, `expected an integer ≥ ${min}`)
+  }
+
+const LABEL_PART = /^[A-Za-z0-9](?:[A-Za-z0-9._-]{0,61}[A-Za-z0-9])?$/
+
+/** Kong's `cluster_dp_labels`: `key:value,…`, each part 1–63 of `[A-Za-z0-9._-]`, alphanumeric at both ends. */
+const labels: Parser = (raw, name) => {
+  const out: Record<string, string> = {}
+  for (const item of splitList(raw)) {
+    const at = item.indexOf(':')
+    const [key, value] = [item.slice(0, at).trim(), item.slice(at + 1).trim()]
+    if (at < 0 || !LABEL_PART.test(key) || !LABEL_PART.test(value))
+      bad(name, raw, `'${item}' is not key:value (1-63 of A-Z a-z 0-9 . _ -, alphanumeric at both ends)`)
+    out[key] = value
+  }
+  return out
+}
+
+/** Response headers the proxy may add, and Kong's two group tokens. */
+export const DOWNSTREAM_HEADER_TOKENS = [
+  'server_tokens',
+  'latency_tokens',
+  'Server',
+  'Via',
+  'X-Turnpike-Proxy-Latency',
+  'X-Turnpike-Upstream-Latency',
+  'X-Turnpike-Response-Latency',
+  'X-Turnpike-Upstream-Status',
+  'X-Turnpike-Request-Id',
+] as const
+
 const SPEC: Record<keyof Settings, { parse: Parser; default: string }> = {
   role: { parse: oneOf('traditional', 'control_plane', 'data_plane'), default: 'traditional' },
   // Empty means: chosen by role (see loadSettings).
@@ -83,12 +241,40 @@ const SPEC: Record<keyof Settings, { parse: Parser; default: string }> = {
   pg_database: { parse: str, default: 'turnpike' },
   proxy_listen: { parse: listen, default: '0.0.0.0:8000' },
   admin_listen: { parse: listen, default: '127.0.0.1:8001' },
+  admin_token: { parse: str, default: '' },
+  keyring_secret: { parse: str, default: '' },
   status_listen: { parse: listen, default: '0.0.0.0:8100' },
   cluster_listen: { parse: listen, default: '0.0.0.0:8005' },
-  cluster_control_plane: { parse: str, default: '127.0.0.1:8005' },
-  cluster_mtls: { parse: oneOf('off', 'shared', 'pki'), default: 'off' },
+  cluster_control_plane: { parse: hostPortList, default: '127.0.0.1:8005' },
+  cluster_mtls: { parse: oneOf('off', 'shared', 'pki'), default: 'shared' },
+  cluster_cert: { parse: str, default: '' },
+  cluster_cert_key: { parse: str, default: '' },
+  cluster_ca_cert: { parse: str, default: '' },
+  cluster_server_name: { parse: str, default: '' },
+  cluster_allowed_common_names: { parse: (raw) => splitList(raw), default: '' },
+  cluster_dp_labels: { parse: labels, default: '' },
+  cluster_data_plane_purge_delay: { parse: atLeast(60), default: '1209600' },
+  cluster_max_payload: { parse: atLeast(4 * 1024 * 1024), default: String(128 * 1024 * 1024) },
+  plugins: { parse: (raw) => splitList(raw), default: 'bundled' },
   declarative_config: { parse: str, default: '' },
   log_level: { parse: oneOf('trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'), default: 'info' },
+  trusted_ips: { parse: cidrList, default: '' },
+  headers: {
+    parse: headerList(...DOWNSTREAM_HEADER_TOKENS),
+    default: 'server_tokens, latency_tokens, X-Turnpike-Request-Id',
+  },
+  headers_upstream: { parse: headerList('X-Turnpike-Request-Id'), default: 'X-Turnpike-Request-Id' },
+  ssl_cert: { parse: str, default: '' },
+  ssl_cert_key: { parse: str, default: '' },
+  client_max_body_size: { parse: size, default: '0' },
+  client_body_buffer_size: { parse: size, default: '1m' },
+  client_max_header_size: { parse: size, default: '32k' },
+  client_max_headers: { parse: count, default: '100' },
+  client_header_timeout: { parse: duration, default: '60s' },
+  client_body_timeout: { parse: duration, default: '60s' },
+  client_request_timeout: { parse: duration, default: '300s' },
+  upstream_allow_link_local: { parse: flag, default: 'off' },
+  plugins_dir: { parse: str, default: '' },
 }
 
 export const SETTING_NAMES = Object.keys(SPEC) as (keyof Settings)[]
@@ -136,6 +322,8 @@ export function loadSettings(
   if (s.role === 'data_plane' && s.database !== 'off')
     bad('database', s.database, "a data plane has no database; set it to 'off'")
   if (s.role === 'control_plane' && s.database === 'off') bad('database', 'off', 'a control plane needs a database')
+  if ((s.ssl_cert === '') !== (s.ssl_cert_key === ''))
+    bad(s.ssl_cert ? 'ssl_cert_key' : 'ssl_cert', '', 'ssl_cert and ssl_cert_key go together')
   return s
 }
 
@@ -144,5 +332,12 @@ const IGNORED_ENV = new Set<string>(['conf'])
 
 /** Settings safe to show (GET / on the Admin API): secrets redacted. */
 export function redactedSettings(s: Settings): Record<string, unknown> {
-  return { ...s, pg_password: s.pg_password ? '******' : '' }
+  return {
+    ...s,
+    pg_password: s.pg_password ? '******' : '',
+    admin_token: s.admin_token ? '******' : '',
+    keyring_secret: s.keyring_secret ? '******' : '',
+    ssl_cert_key: s.ssl_cert_key.includes('PRIVATE KEY') ? '******' : s.ssl_cert_key,
+    cluster_cert_key: s.cluster_cert_key.includes('PRIVATE KEY') ? '******' : s.cluster_cert_key,
+  }
 }

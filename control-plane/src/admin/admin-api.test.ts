@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { randomUUID } from 'node:crypto'
 import { after, before, describe, it } from 'node:test'
-import { loadSettings } from '@turnpike/shared'
+import { loadSettings, TURNPIKE_VERSION } from '@turnpike/shared'
 import type { FastifyInstance } from 'fastify'
 import { PostgresDialect } from 'kysely'
 import pg from 'pg'
@@ -53,7 +53,9 @@ for (const target of testDatabases) {
       assert.equal(status, 200)
       assert.equal(body.tagline, 'Welcome to turnpike')
       assert.equal(body.node_id, nodeId)
-      assert.deepEqual(body.plugins, { available_on_server: {}, enabled_in_cluster: [] })
+      const plugins = body.plugins as { available_on_server: Record<string, Json>; enabled_in_cluster: string[] }
+      assert.deepEqual(plugins.available_on_server['key-auth'], { version: TURNPIKE_VERSION, priority: 1250 })
+      assert.deepEqual(plugins.enabled_in_cluster, [])
       assert.equal((body.configuration as Json).database, target.name)
     })
 

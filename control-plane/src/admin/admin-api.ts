@@ -11,7 +11,11 @@ import Fastify, {
 } from 'fastify'
 import type { Database } from '../db/database.ts'
 import type { EntityStore } from '../db/entity-store.ts'
+import { configRoutes, type DeclarativeLoader } from '../declarative/config-routes.ts'
+import { type ClusteringRoutesOptions, registerClusteringRoutes } from '../sync/clustering-routes.ts'
+import { requireAdminToken } from './admin-auth.ts'
 import { registerEntityRoutes } from './entity-routes.ts'
+import { registerMetaRoutes } from './meta-routes.ts'
 import { registerNodeRoutes } from './node-routes.ts'
 import { registerBodyParsers } from './request-body.ts'
 import { notFound } from './routing.ts'
@@ -24,6 +28,10 @@ export interface AdminApiOptions {
   nodeId: string
   /** Source of the configuration hash shown by GET /status. */
   feed?: SnapshotFeed
+  /** `/clustering/*` and `/metrics`; absent, those paths are simply not served. */
+  clustering?: ClusteringRoutesOptions
+  /** DB-less nodes: `POST /config` replaces the config through this (DB-backed nodes answer 400, as Kong). */
+  declarative?: DeclarativeLoader
 }
 
 /** Fastify's own client errors (bad media type, oversized or malformed bodies) as Turnpike errors. */
@@ -44,16 +52,21 @@ export function buildAdminApi(options: AdminApiOptions): FastifyInstance {
     // Requests are not logged one by one; failures are, by the error handler.
     logController: new LogController({ disableRequestLogging: true }),
     genReqId: () => randomUUID(),
-    routerOptions: { ignoreTrailingSlash: true },
+    // Keys in URLs (API keys, names) may be long; find-my-way's default cap is 100 characters.
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 2048 },
     // Undecodable URLs are rejected before routing; answer them in Kong's error shape too.
     frameworkErrors: (err, _req, reply) => {
       const r = reply as FastifyReply
       r.code(400).send(new TurnpikeError('BAD_REQUEST', err.message).toJSON())
     },
   })
+  requireAdminToken(app, options.settings.admin_token)
   registerBodyParsers(app)
   registerNodeRoutes(app, options)
+  registerMetaRoutes(app, options.store)
+  if (options.clustering) registerClusteringRoutes(app, options.clustering)
   registerEntityRoutes(app, options.store, entities)
+  app.register(configRoutes, { db: options.db, dbless: options.declarative })
   app.setNotFoundHandler((_req, reply) => notFound(reply))
   app.setErrorHandler((err: FastifyError, req, reply) => {
     const known = err instanceof TurnpikeError ? err : clientError(err, req.headers['content-type'])

@@ -4,6 +4,15 @@
  * (numbers, booleans), and an empty value meaning null.
  */
 import type { EntityDef, FieldDef } from '@turnpike/shared'
+import { TurnpikeError } from '@turnpike/shared'
+
+/** Limits that keep a hostile form key from costing much: path depth, and the largest list index. */
+const MAX_KEY_DEPTH = 32
+const MAX_INDEX = 10_000
+
+function badKey(key: string, why: string): TurnpikeError {
+  return new TurnpikeError('BAD_REQUEST', `invalid form key '${key.slice(0, 100)}': ${why}`)
+}
 
 /** `a.b[]` → ['a', 'b', ''], `a[1][x]` → ['a', '1', 'x']. */
 export function parseFormKey(key: string): string[] {
@@ -73,6 +82,8 @@ export function decodeForm(def: EntityDef, fields: Iterable<[string, string]>): 
   const root: Record<string, unknown> = {}
   for (const [key, raw] of fields) {
     const path = parseFormKey(key)
+    if (path.length > MAX_KEY_DEPTH) throw badKey(key, `more than ${MAX_KEY_DEPTH} levels`)
+    if (path.some((p) => /^\d+$/.test(p) && Number(p) > MAX_INDEX)) throw badKey(key, `index above ${MAX_INDEX}`)
     // Such keys would reach object prototypes; they are never fields.
     if (path.some((p) => p === '__proto__' || p === 'constructor' || p === 'prototype')) continue
     const [head = '', ...rest] = path

@@ -1,14 +1,15 @@
 /** `GET /` (node information) and `GET /status` (counters this process can actually measure), in Kong's shape. */
 import { hostname } from 'node:os'
 import type { Settings, SnapshotFeed } from '@turnpike/shared'
-import { redactedSettings, TURNPIKE_VERSION } from '@turnpike/shared'
+import { allPluginDefs, redactedSettings, TURNPIKE_VERSION } from '@turnpike/shared'
 import type { FastifyInstance } from 'fastify'
 import type { Database } from '../db/database.ts'
+import type { EntityStore } from '../db/entity-store.ts'
 import { addPath } from './routing.ts'
 
 export function registerNodeRoutes(
   app: FastifyInstance,
-  options: { db: Database; settings: Settings; nodeId: string; feed?: SnapshotFeed },
+  options: { db: Database; store: EntityStore; settings: Settings; nodeId: string; feed?: SnapshotFeed },
 ): void {
   const counters = { connections_active: 0, connections_accepted: 0, total_requests: 0 }
   app.server.on('connection', (socket) => {
@@ -28,7 +29,12 @@ export function registerNodeRoutes(
       hostname: hostname(),
       node_id: options.nodeId,
       pids: { master: process.pid, workers: [process.pid] },
-      plugins: { available_on_server: {}, enabled_in_cluster: [] },
+      plugins: {
+        available_on_server: Object.fromEntries(
+          allPluginDefs().map((p) => [p.name, { version: p.version, priority: p.priority }]),
+        ),
+        enabled_in_cluster: await options.store.pluginNamesInUse().catch(() => []),
+      },
       configuration: redactedSettings(options.settings),
     }),
   })

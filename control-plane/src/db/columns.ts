@@ -36,6 +36,9 @@ function columnType(def: FieldDef): { type: string; kind: ColumnKind } {
   }
 }
 
+/** Column (and snapshot row field, when set) holding a TTL entity's expiry in epoch seconds. */
+export const EXPIRES_AT = 'expires_at'
+
 const cache = new WeakMap<EntityDef, Column[]>()
 
 /** The columns of an entity's table, in definition order (memoized: row conversion runs per row). */
@@ -48,6 +51,8 @@ export function entityColumns(def: EntityDef): Column[] {
       ...columnType(f),
       nullable: !(f.required || f.auto),
     }))
+    // TTL entities keep their absolute expiry (epoch seconds); the Admin API shows Kong's remaining `ttl`.
+    if (def.ttl) cols.push({ field: EXPIRES_AT, column: EXPIRES_AT, type: 'bigint', nullable: true, kind: 'scalar' })
     cache.set(def, cols)
   }
   return cols

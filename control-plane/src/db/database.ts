@@ -6,6 +6,7 @@ import type { Logger, Settings } from '@turnpike/shared'
 import { TurnpikeError } from '@turnpike/shared'
 import { type Dialect, Kysely, PGliteDialect, PostgresDialect, sql } from 'kysely'
 import pg from 'pg'
+import { lockDirectory } from './directory-lock.ts'
 
 const INT8_OID = 20
 const PING_TIMEOUT_MS = 2000
@@ -22,10 +23,14 @@ export class Database extends Kysely<Tables> {
   readonly #listen: Listen
   readonly #listeners = new Set<() => Promise<void>>()
 
-  constructor(kind: 'pglite' | 'postgres', dialect: Dialect, listen: Listen) {
+  readonly #onDestroy: (() => void) | undefined
+
+  /** `onDestroy` runs once the connection is closed (the embedded directory's lock is released). */
+  constructor(kind: 'pglite' | 'postgres', dialect: Dialect, listen: Listen, onDestroy?: () => void) {
     super({ dialect })
     this.kind = kind
     this.#listen = listen
+    this.#onDestroy = onDestroy
   }
 
   /**
@@ -63,6 +68,7 @@ export class Database extends Kysely<Tables> {
     this.#listeners.clear()
     await Promise.all(stops.map((stop) => stop()))
     await super.destroy()
+    this.#onDestroy?.()
   }
 }
 
@@ -84,15 +90,28 @@ export async function openDatabase(
 async function openPGlite(settings: Settings, log: Logger, memory: boolean): Promise<Database> {
   const dataDir = memory ? undefined : join(settings.prefix, 'pglite')
   if (dataDir) mkdirSync(dataDir, { recursive: true })
-  const pglite = await PGlite.create(dataDir, { parsers: { [INT8_OID]: parseInt8 } })
+  // One process per directory: a second one (a CLI next to a running node) is refused, not let in to corrupt it.
+  const release = dataDir ? lockDirectory(dataDir) : undefined
+  let pglite: PGlite
+  try {
+    pglite = await PGlite.create(dataDir, { parsers: { [INT8_OID]: parseInt8 } })
+  } catch (err) {
+    release?.()
+    throw err
+  }
   log.info({ data_dir: dataDir ?? 'memory' }, 'opened embedded PGlite database')
   // One embedded instance: its LISTEN never drops, so there is nothing to resume.
-  return new Database('pglite', new PGliteDialect({ pglite }), async (channel, onNotify) => {
-    const unlisten = await pglite.listen(channel, (payload) => onNotify(payload))
-    return async () => {
-      if (!pglite.closed) await unlisten()
-    }
-  })
+  return new Database(
+    'pglite',
+    new PGliteDialect({ pglite }),
+    async (channel, onNotify) => {
+      const unlisten = await pglite.listen(channel, (payload) => onNotify(payload))
+      return async () => {
+        if (!pglite.closed) await unlisten()
+      }
+    },
+    release,
+  )
 }
 
 async function openPostgres(settings: Settings, log: Logger): Promise<Database> {

@@ -100,6 +100,9 @@ export function mapDbError(
   if (e.code === '23503') return foreignKeyViolation(def, e, context.entity ?? {})
   // Data exceptions (a NUL byte in text, an integer beyond bigint) are the input's fault.
   if (e.code?.startsWith('22')) return new TurnpikeError('BAD_REQUEST', `invalid value: ${e.message}`)
+  // 54000: a value too large for its index (a unique name of many kilobytes).
+  if (e.code === '54000')
+    return new TurnpikeError('BAD_REQUEST', `invalid value: too large to be indexed (${e.message})`)
   if (isUnavailable(e)) return new TurnpikeError('DATABASE_UNAVAILABLE', `the database is unreachable: ${e.message}`)
   return undefined
 }

@@ -5,9 +5,15 @@ import { sql } from 'kysely'
 import { entityColumns } from './columns.ts'
 import type { Database } from './database.ts'
 import { runMigrations } from './migrate.ts'
+import { migrationProvider } from './migrations/index.ts'
 import { type TestDatabase, testDatabases, testLogger } from './test-databases.ts'
 
-const NON_ENTITY_TABLES = new Set(['config_revision', 'kysely_migration', 'kysely_migration_lock'])
+const NON_ENTITY_TABLES = new Set([
+  'config_revision',
+  'kysely_migration',
+  'kysely_migration_lock',
+  'clustering_data_planes',
+])
 const ON_DELETE = { restrict: 'r', cascade: 'c', null: 'n' } as const
 
 /** Every difference between the migrated tables and what the entity definitions say they must be. */
@@ -29,6 +35,21 @@ async function schemaDrift(db: Database): Promise<string[]> {
            c.confrelid::regclass::text as ref, c.confdeltype as del
     from pg_constraint c join pg_namespace n on n.oid = c.connamespace
     where n.nspname = current_schema() and c.contype in ('u', 'f')`.execute(db)
+  // Unique groups with a nullable column (a plugin's scope) must treat null as a value.
+  const nullsDistinct = await sql<{ name: string }>`
+    select c.conname as name from pg_constraint c join pg_index i on i.indexrelid = c.conindid
+    join pg_namespace n on n.oid = c.connamespace
+    where n.nspname = current_schema() and c.contype = 'u' and not i.indnullsnotdistinct
+      and array_length(c.conkey, 1) > 1`.execute(db)
+  for (const r of nullsDistinct.rows)
+    if (
+      entities.some((d) =>
+        (d.unique_together ?? []).some(
+          (g) => g.some((f) => !(d.fields[f]?.required || d.fields[f]?.auto)) && r.name.startsWith(`${d.name}_`),
+        ),
+      )
+    )
+      drift.push(`${r.name}: nullable unique group must be NULLS NOT DISTINCT`)
   const indexes = await sql<{ tablename: string; indexdef: string }>`
     select tablename, indexdef from pg_indexes where schemaname = current_schema()`.execute(db)
 
@@ -89,7 +110,7 @@ async function schemaDrift(db: Database): Promise<string[]> {
           `${def.name}.${c.column}: references ${fk.ref} on delete '${fk.del}', definition says ${f.reference} '${del}'`,
         )
     }
-    if (!indexes.rows.some((i) => i.tablename === def.name && /USING gin \(tags\)/.test(i.indexdef)))
+    if (def.fields.tags && !indexes.rows.some((i) => i.tablename === def.name && /USING gin \(tags\)/.test(i.indexdef)))
       drift.push(`${def.name}: no GIN index on tags`)
   }
   return drift
@@ -104,10 +125,12 @@ for (const target of testDatabases) {
     after(() => t?.close())
 
     it('reports pending migrations, runs them once, then has nothing to do', async () => {
+      const names = Object.keys(await migrationProvider.getMigrations()).sort()
+      assert.deepEqual(names.slice(0, 2), ['0001-core', '0002-entities'])
       const status = await runMigrations(t.db, testLogger, 'status')
-      assert.deepEqual(status, { executed: [], applied: [], pending: ['0001-core'] })
+      assert.deepEqual(status, { executed: [], applied: [], pending: names })
       const up = await runMigrations(t.db, testLogger, 'up')
-      assert.deepEqual(up, { executed: ['0001-core'], applied: ['0001-core'], pending: [] })
+      assert.deepEqual(up, { executed: names, applied: names, pending: [] })
       const again = await runMigrations(t.db, testLogger, 'up')
       assert.deepEqual(again.executed, [])
     })

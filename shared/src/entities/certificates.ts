@@ -10,6 +10,8 @@ export const certificates = defineEntity({
   name: 'certificates',
   admin_path: 'certificates',
   in_snapshot: true,
+  // Kong's transient `snis` list: SNI rows created, replaced and echoed with the certificate.
+  transient_children: [{ field: 'snis', child: 'snis', foreign: 'certificate', key: 'name' }],
   fields: {
     cert: { ...certificate, required: true },
     key: { ...privateKey, required: true },

@@ -3,6 +3,7 @@
  * Field names may be dotted paths (`config.redis.host`); field errors nest accordingly.
  */
 import type { EntityCheck, EntityErrors } from '../schema/types.ts'
+import { mergeErrors } from '../schema/validate.ts'
 
 /** What a failed rule reports: a message for `@entity`, and/or field errors. */
 export interface CheckFailure {
@@ -30,15 +31,6 @@ function setPath(target: EntityErrors, path: string, value: unknown): void {
     cur = cur[part] as EntityErrors
   }
   cur[parts[parts.length - 1]] = value
-}
-
-function mergeErrors(target: EntityErrors, source: EntityErrors): void {
-  for (const [k, v] of Object.entries(source)) {
-    const t = target[k]
-    if (t && typeof t === 'object' && !Array.isArray(t) && v && typeof v === 'object' && !Array.isArray(v))
-      mergeErrors(t as EntityErrors, v as EntityErrors)
-    else target[k] = v
-  }
 }
 
 /** Kong's emptiness: null, absent, '' and empty arrays/objects are empty. */
@@ -147,10 +139,7 @@ export function runRules(rules: readonly Rule[], entity: Record<string, unknown>
   return messages.length ? { '@entity': messages, ...fields } : fields
 }
 
-/**
- * Folds rules into one EntityCheck. The current EntityCheck type only admits string-valued field errors, so the
- * nested result is cast; use it as an entity's only check so `validateEntity` keeps its `@entity` list intact.
- */
+/** Folds rules into one EntityCheck (entity- or record-level). */
 export function entityChecks(...rules: Rule[]): EntityCheck {
-  return (entity) => runRules(rules, entity) as Record<string, string> | undefined
+  return (entity) => runRules(rules, entity)
 }

@@ -4,6 +4,7 @@ import { defineEntity } from '../schema/define.ts'
 export const hmacauthCredentials = defineEntity({
   name: 'hmacauth_credentials',
   admin_path: 'hmac-auths',
+  nested_path: 'hmac-auth',
   endpoint_key: 'username',
   in_snapshot: true,
   fields: {

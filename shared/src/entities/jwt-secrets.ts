@@ -25,6 +25,7 @@ const NEEDS_PUBLIC_KEY = new Set(['RS256', 'RS384', 'RS512', 'PS256', 'PS384', '
 export const jwtSecrets = defineEntity({
   name: 'jwt_secrets',
   admin_path: 'jwts',
+  nested_path: 'jwt',
   endpoint_key: 'key',
   in_snapshot: true,
   fields: {

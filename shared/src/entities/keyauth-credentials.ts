@@ -4,12 +4,13 @@ import { defineEntity } from '../schema/define.ts'
 export const keyauthCredentials = defineEntity({
   name: 'keyauth_credentials',
   admin_path: 'key-auths',
+  nested_path: 'key-auth',
   endpoint_key: 'key',
   in_snapshot: true,
   ttl: true,
   fields: {
     consumer: { type: 'foreign', reference: 'consumers', required: true, on_delete: 'cascade' },
-    // Generated when absent (auto-values.ts). Stored as a keyed hash (design §7), so not echoed after creation.
-    key: { type: 'string', unique: true, auto: true, sensitive: true },
+    // Generated when absent (auto-values.ts); stored as a keyed hash (design §7), shown in clear only on creation.
+    key: { type: 'string', unique: true, auto: true, hashed: 'api_key' },
   },
 })

@@ -48,6 +48,8 @@ export const services = defineEntity({
     tls_verify: { type: 'boolean' },
     tls_verify_depth: { type: 'integer', between: [0, 64] },
     ca_certificates: { type: 'array', elements: { type: 'string', uuid: true } },
+    // The certificate presented to the upstream for mTLS.
+    client_certificate: { type: 'foreign', reference: 'certificates', on_delete: 'restrict' },
     enabled: { type: 'boolean', required: true, default: true },
   },
   shorthands: { url: expandUrl },

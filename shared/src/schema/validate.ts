@@ -1,5 +1,5 @@
 /** Validates input against a definition and fills defaults, producing Kong-shaped field errors. */
-import type { EntityDef, EntityErrors, FieldDef } from './types.ts'
+import type { EntityCheck, EntityDef, EntityErrors, FieldDef } from './types.ts'
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 
@@ -38,8 +38,9 @@ export function validateField(def: FieldDef, value: unknown): FieldResult {
     case 'string': {
       if (typeof value !== 'string') return { error: typeError(def) }
       if (def.uuid && !UUID.test(value)) return { error: 'expected a valid UUID' }
-      if (def.len_min !== undefined && value.length < def.len_min)
-        return { error: def.len_min === 1 ? 'length must be at least 1' : `length must be at least ${def.len_min}` }
+      // Kong's strings are non-empty unless a definition says otherwise.
+      const lenMin = def.len_min ?? 1
+      if (value.length < lenMin) return { error: `length must be at least ${lenMin}` }
       if (def.len_max !== undefined && value.length > def.len_max)
         return { error: `length must be at most ${def.len_max}` }
       if (def.one_of && !def.one_of.includes(value)) return { error: `expected one of: ${def.one_of.join(', ')}` }
@@ -93,7 +94,9 @@ export function validateField(def: FieldDef, value: unknown): FieldResult {
     case 'record': {
       if (!isPlainObject(value)) return { error: typeError(def) }
       const r = validateRecord(def.fields ?? {}, value)
-      return r.ok ? { value: r.value } : { error: r.errors }
+      if (!r.ok) return { error: r.errors }
+      const errors = runChecks(def.checks ?? [], r.value)
+      return errors ? { error: errors } : { value: r.value }
     }
     case 'map': {
       if (!isPlainObject(value)) return { error: typeError(def) }
@@ -179,15 +182,29 @@ export function validateEntity(
   const r = validateRecord(def.fields, source)
   if (!r.ok || Object.keys(shorthandErrors).length)
     return { ok: false, errors: { ...(r.ok ? {} : r.errors), ...shorthandErrors } }
-  const entityErrors: string[] = []
-  const fieldErrors: EntityErrors = {}
-  for (const check of def.checks ?? []) {
-    const res = check(r.value)
-    if (typeof res === 'string') entityErrors.push(res)
-    else if (res) Object.assign(fieldErrors, res)
+  const errors = runChecks(def.checks ?? [], r.value)
+  return errors ? { ok: false, errors } : r
+}
+
+/** Merges `source` errors into `target`: nested records merge, `@entity` lists concatenate. */
+export function mergeErrors(target: EntityErrors, source: EntityErrors): void {
+  for (const [k, v] of Object.entries(source)) {
+    const t = target[k]
+    if (k === '@entity' && Array.isArray(t) && Array.isArray(v)) target[k] = [...t, ...v]
+    else if (isPlainObject(t) && isPlainObject(v)) mergeErrors(t, v)
+    else target[k] = v
   }
-  if (entityErrors.length) fieldErrors['@entity'] = entityErrors
-  return Object.keys(fieldErrors).length ? { ok: false, errors: fieldErrors } : r
+}
+
+/** Runs entity (or record) checks in order; undefined when all pass. */
+function runChecks(checks: readonly EntityCheck[], value: Record<string, unknown>): EntityErrors | undefined {
+  const errors: EntityErrors = {}
+  for (const check of checks) {
+    const res = check(value)
+    if (typeof res === 'string') mergeErrors(errors, { '@entity': [res] })
+    else if (res) mergeErrors(errors, res)
+  }
+  return Object.keys(errors).length ? errors : undefined
 }
 
 /** Flattens field errors into Kong's "(field: message; …)" summary parts. */
