@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 /** The `turnpike` command: one entry point for every role and the operator tools. */
 import { TurnpikeError } from '@turnpike/shared'
+import { certCommand } from './commands/cert.ts'
+import { configCommand } from './commands/config.ts'
 import { migrationsCommand } from './commands/migrations.ts'
 import { startCommand } from './commands/start.ts'
 
@@ -8,6 +10,11 @@ const HELP = `Usage: turnpike <command> [options]
 
 Commands:
   start                 Run a node (role from settings: traditional, control_plane or data_plane)
+  config validate FILE  Check a declarative config file (Kong's _format_version 3.0 YAML/JSON)
+  config diff FILE      Show what importing FILE would change (exit 2 on drift)
+  config import FILE    Make the configuration exactly FILE, in one transaction
+  config export         Write the configuration as a declarative file
+  cert gen              Make a shared cluster certificate pair (cluster_mtls = shared)
   migrations up         Apply pending database migrations
   migrations status     List applied and pending migrations
   version               Print the Turnpike version
@@ -24,6 +31,8 @@ TURNPIKE_CLUSTER_CONTROL_PLANE, TURNPIKE_PREFIX … (see README.md).
 
 const commands: Record<string, (args: string[]) => Promise<number>> = {
   start: startCommand,
+  cert: certCommand,
+  config: configCommand,
   migrations: migrationsCommand,
   version: async () => {
     const { TURNPIKE_VERSION } = await import('@turnpike/shared')

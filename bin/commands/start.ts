@@ -1,5 +1,5 @@
 /** `turnpike start`: runs the node's role until SIGTERM/SIGINT, then drains and exits. */
-import { startControlPlane } from '@turnpike/control-plane'
+import { startControlPlane, startDeclarativeNode } from '@turnpike/control-plane'
 import { FeedConfigSource, startDataPlane } from '@turnpike/data-plane'
 import { createLogger } from '@turnpike/shared'
 import { parseCommand } from './options.ts'
@@ -11,6 +11,11 @@ Starts a node in the role set by TURNPIKE_ROLE (or 'role' in the config file):
                  under TURNPIKE_PREFIX unless TURNPIKE_DATABASE=postgres)
   control_plane  Admin API + cluster sync server against Postgres
   data_plane     Proxy fed by TURNPIKE_CLUSTER_CONTROL_PLANE over gRPC
+
+DB-less (role traditional, TURNPIKE_DATABASE=off): serves the declarative file
+TURNPIKE_DECLARATIVE_CONFIG (Kong's _format_version 3.0 YAML/JSON; the start fails
+listing every invalid entity); POST /config replaces it, GET /config exports it, and
+entity writes through the Admin API answer 405.
 `
 
 export async function startCommand(args: string[]): Promise<number> {
@@ -23,7 +28,11 @@ export async function startCommand(args: string[]): Promise<number> {
   const closers: (() => Promise<void>)[] = []
 
   if (settings.role !== 'data_plane') {
-    const cp = await startControlPlane({ settings, logger, serveCluster: settings.role === 'control_plane' })
+    // Kong's DB-less mode: the config is TURNPIKE_DECLARATIVE_CONFIG, replaced through POST /config.
+    const cp =
+      settings.database === 'off'
+        ? await startDeclarativeNode({ settings, logger })
+        : await startControlPlane({ settings, logger, serveCluster: settings.role === 'control_plane' })
     closers.unshift(cp.close)
     if (settings.role === 'traditional') {
       const dp = await startDataPlane({ settings, logger, source: new FeedConfigSource(cp.feed) })

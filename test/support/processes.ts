@@ -56,6 +56,29 @@ export function spawnTurnpike(env: Record<string, string>, args: string[] = ['st
   }
 }
 
+export interface CommandResult {
+  code: number | null
+  stdout: string
+  stderr: string
+}
+
+/** Runs a `turnpike` command to its end (an operator tool, not a node), with the given TURNPIKE_* environment. */
+export function runTurnpike(env: Record<string, string>, args: string[]): Promise<CommandResult> {
+  const proc = spawn(process.execPath, [BIN, ...args], {
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  let stdout = ''
+  let stderr = ''
+  proc.stdout?.on('data', (d: Buffer) => {
+    stdout += d.toString()
+  })
+  proc.stderr?.on('data', (d: Buffer) => {
+    stderr += d.toString()
+  })
+  return new Promise((resolve) => proc.once('close', (code) => resolve({ code, stdout, stderr })))
+}
+
 /** Polls `check` until it returns a truthy value or the deadline passes (then throws with the last error). */
 export async function waitFor<T>(
   what: string,
@@ -74,4 +97,15 @@ export async function waitFor<T>(
     await new Promise((r) => setTimeout(r, 50))
   }
   throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`)
+}
+
+/** Runs `turnpike cert gen -o dir` and returns the TURNPIKE_* variables that make a node use the pair. */
+export async function clusterCertEnv(dir: string): Promise<Record<string, string>> {
+  const gen = await runTurnpike({}, ['cert', 'gen', '-o', dir])
+  if (gen.code !== 0) throw new Error(`turnpike cert gen failed (${gen.code}): ${gen.stderr}`)
+  return {
+    TURNPIKE_CLUSTER_MTLS: 'shared',
+    TURNPIKE_CLUSTER_CERT: join(dir, 'cluster.crt'),
+    TURNPIKE_CLUSTER_CERT_KEY: join(dir, 'cluster.key'),
+  }
 }
