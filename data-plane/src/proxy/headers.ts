@@ -1,6 +1,8 @@
-/** Header rewriting in both directions: hop-by-hop removal, X-Forwarded-*, Via, latency headers. */
+/** Header rewriting in both directions: hop-by-hop removal, X-Forwarded-*, Via, request id, latency headers. */
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http'
+import type { Http2ServerRequest } from 'node:http2'
 import { TURNPIKE_VERSION } from '@turnpike/shared'
+import { DEFAULT_ENV, type HeaderSwitches } from './proxy-env.ts'
 
 export const SERVER_TOKEN = `turnpike/${TURNPIKE_VERSION}`
 
@@ -26,7 +28,10 @@ const REPLACED_UPSTREAM: ReadonlySet<string> = new Set([
   'x-forwarded-port',
   'x-forwarded-path',
   'x-forwarded-prefix',
+  'x-turnpike-request-id',
 ])
+
+export const REQUEST_ID_HEADER = 'x-turnpike-request-id'
 
 /** Extra header names listed in a Connection header, lowercased; null when there are none. */
 function connectionTokens(value: string | string[] | undefined): Set<string> | null {
@@ -45,31 +50,42 @@ export interface ForwardedFields {
   /** Host header to send: the service's, or the client's with preserve_host. */
   host: string
   clientIp: string
-  proto: 'http' | 'https'
-  /** Client host without port (nginx's $host). */
+  /** The client's X-Forwarded-For chain is kept (and extended) only when its peer is in `trusted_ips`. */
+  trusted: boolean
+  /** X-Forwarded-Proto: the scheme, or a trusted client's value. */
+  proto: string
+  /** Client host without port (nginx's $host), or a trusted client's X-Forwarded-Host. */
   forwardedHost: string
-  forwardedPort: number
-  /** The request path as the client sent it, without the query. */
+  forwardedPort: string | number
+  /** The request path as the client sent it, without the query (or a trusted client's value). */
   forwardedPath: string
-  /** The prefix strip_path removed, when not `/`. */
+  /** The prefix strip_path removed, when not `/` (or a trusted client's value). */
   forwardedPrefix: string | undefined
+  /** Sent as X-Turnpike-Request-Id when `headers_upstream` asks for it. */
+  requestId: string | undefined
+  /** Keep `Connection: Upgrade`/`Upgrade` (a WebSocket handshake being forwarded). */
+  upgrade?: boolean
 }
 
 /** Upstream request headers as a flat [name, value, …] list, the client's order and case kept. */
-export function upstreamRequestHeaders(req: IncomingMessage, fields: ForwardedFields): string[] {
+export function upstreamRequestHeaders(req: IncomingMessage | Http2ServerRequest, fields: ForwardedFields): string[] {
   const raw = req.rawHeaders
   const extraHopByHop = connectionTokens(req.headers.connection)
   const out: string[] = []
   let forwardedFor: string | undefined
   let via: string | undefined
   for (let i = 0; i < raw.length; i += 2) {
-    const name = raw[i]
+    const name = raw[i]!
     const lower = name.toLowerCase()
-    if (lower === 'x-forwarded-for')
-      forwardedFor = forwardedFor === undefined ? raw[i + 1] : `${forwardedFor}, ${raw[i + 1]}`
-    else if (lower === 'via') via = via === undefined ? raw[i + 1] : `${via}, ${raw[i + 1]}`
-    else if (!HOP_BY_HOP.has(lower) && !REPLACED_UPSTREAM.has(lower) && !extraHopByHop?.has(lower))
-      out.push(name, raw[i + 1])
+    // HTTP/2 pseudo-headers (:method, :path, :authority…) are not headers for an HTTP/1.1 upstream.
+    if (lower.charCodeAt(0) === 0x3a) continue
+    if (lower === 'x-forwarded-for') {
+      if (fields.trusted) forwardedFor = forwardedFor === undefined ? raw[i + 1] : `${forwardedFor}, ${raw[i + 1]}`
+    } else if (lower === 'via') via = via === undefined ? raw[i + 1] : `${via}, ${raw[i + 1]}`
+    else if (fields.upgrade === true && (lower === 'upgrade' || lower === 'connection')) {
+      // Re-added below in their canonical form.
+    } else if (!HOP_BY_HOP.has(lower) && !REPLACED_UPSTREAM.has(lower) && !extraHopByHop?.has(lower))
+      out.push(name, raw[i + 1]!)
   }
   const viaToken = `${req.httpVersion} ${SERVER_TOKEN}`
   out.push(
@@ -89,29 +105,39 @@ export function upstreamRequestHeaders(req: IncomingMessage, fields: ForwardedFi
     via === undefined ? viaToken : `${via}, ${viaToken}`,
   )
   if (fields.forwardedPrefix !== undefined) out.push('X-Forwarded-Prefix', fields.forwardedPrefix)
+  if (fields.requestId !== undefined) out.push('X-Turnpike-Request-Id', fields.requestId)
+  if (fields.upgrade === true) out.push('Connection', 'Upgrade', 'Upgrade', String(req.headers.upgrade))
   return out
 }
 
-/** Rewrites the upstream's response headers in place for the client. */
+/** Rewrites the upstream's response headers in place for the client, adding what `headers` switches on. */
 export function prepareResponseHeaders(
   headers: IncomingHttpHeaders,
   httpVersion: string,
   upstreamLatencyMs: number,
   proxyLatencyMs: number,
+  switches: HeaderSwitches = DEFAULT_ENV.headers,
+  requestId?: string,
+  upstreamStatus?: number,
 ): IncomingHttpHeaders {
   const extraHopByHop = connectionTokens(headers.connection)
   for (const name of HOP_BY_HOP) if (headers[name] !== undefined) delete headers[name]
   if (extraHopByHop) for (const name of extraHopByHop) delete headers[name]
-  const viaToken = `${httpVersion} ${SERVER_TOKEN}`
-  const via = headers.via
-  headers.via = via === undefined ? viaToken : `${Array.isArray(via) ? via.join(', ') : via}, ${viaToken}`
-  headers['x-turnpike-upstream-latency'] = String(Math.round(upstreamLatencyMs))
-  headers['x-turnpike-proxy-latency'] = String(Math.round(proxyLatencyMs))
+  if (switches.via) {
+    const viaToken = `${httpVersion} ${SERVER_TOKEN}`
+    const via = headers.via
+    headers.via = via === undefined ? viaToken : `${Array.isArray(via) ? via.join(', ') : via}, ${viaToken}`
+  }
+  if (switches.upstreamLatency) headers['x-turnpike-upstream-latency'] = String(Math.round(upstreamLatencyMs))
+  if (switches.proxyLatency) headers['x-turnpike-proxy-latency'] = String(Math.round(proxyLatencyMs))
+  if (switches.upstreamStatus && upstreamStatus !== undefined)
+    headers['x-turnpike-upstream-status'] = String(upstreamStatus)
+  if (switches.requestId && requestId !== undefined) headers[REQUEST_ID_HEADER] = requestId
   return headers
 }
 
 /** The client's address as it belongs in X-Forwarded-For (IPv4-mapped IPv6 shown as IPv4). */
-export function clientAddress(req: IncomingMessage): string {
+export function clientAddress(req: IncomingMessage | Http2ServerRequest): string {
   const address = req.socket.remoteAddress ?? ''
   return address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address
 }

@@ -1,10 +1,22 @@
-/** The proxy listeners: node:http servers that lease the live config per request and forward through Exchanges. */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
-import type { ListenAddress, Logger } from '@turnpike/shared'
-import { listen, urlFor } from '../http/listen.ts'
+/**
+ * The proxy listeners (HTTP/1.1, h2c, HTTPS with SNI certificates, HTTP/2 over TLS) lease the live config per
+ * request and forward through Exchanges; WebSocket upgrades are relayed; malformed requests get a status code.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { Duplex } from 'node:stream'
+import type { ListenAddress, Logger, Settings } from '@turnpike/shared'
+import { upgradeAccess } from '../pipeline/handle-plugins.ts'
 import type { SnapshotApplier } from '../runtime/snapshot-applier.ts'
-import { handleRequest } from './handle-request.ts'
+import { loadDefaultCertificate } from '../tls/default-certificate.ts'
+import { handleRequest, isUpgrade, routeRequest } from './handle-request.ts'
+import { rejectRequest } from './hardening.ts'
+import { REQUEST_ID_HEADER } from './headers.ts'
+import { type Listener, type ListenerHandlers, type ListenerLimits, openListener, type Scheme } from './listeners.ts'
+import { DEFAULT_ENV, type ProxyEnv, proxyEnv } from './proxy-env.ts'
+import { nextRequestId } from './request-id.ts'
+import { tagResponse } from './request-info.ts'
 import { MESSAGES, newRequestId, sendMessage } from './responses.ts'
+import { answerOnSocket, proxyUpgrade } from './websocket.ts'
 
 export interface ProxyStats {
   total_requests: number
@@ -15,55 +27,100 @@ export class ProxyServer {
   readonly stats: ProxyStats = { total_requests: 0, connections_active: 0 }
   readonly #applier: SnapshotApplier
   readonly #logger: Logger
-  readonly #servers: Server[] = []
+  readonly #settings: Settings | undefined
+  readonly #env: ProxyEnv
+  readonly #listeners: Listener[] = []
+  /** Client sockets of relayed upgrades (WebSockets): node no longer tracks them. */
+  readonly #upgraded = new Set<Duplex>()
   #inFlight = 0
   #closing = false
   #drained: (() => void) | null = null
 
-  constructor(applier: SnapshotApplier, logger: Logger) {
+  /** `settings` supplies limits, header switches, trusted_ips and the default certificate (defaults: Kong's). */
+  constructor(applier: SnapshotApplier, logger: Logger, settings?: Settings) {
     this.#applier = applier
     this.#logger = logger.child({ component: 'proxy' })
+    this.#settings = settings
+    this.#env = settings ? proxyEnv(settings, this.#logger) : { ...DEFAULT_ENV, logger: this.#logger }
   }
 
-  /** Starts one server per address and returns their URLs. TLS listeners arrive with the TLS work. */
+  /** Starts one listener per address and returns their URLs. */
   async listen(addresses: readonly ListenAddress[]): Promise<string[]> {
-    const urls: string[] = []
-    for (const address of addresses) {
-      if (address.ssl) {
-        this.#logger.warn({ address }, 'TLS proxy listeners are not supported yet; skipping')
-        continue
-      }
-      const server = createServer((req, res) => this.#onRequest(req, res, 'http'))
-      server.on('connection', (socket) => {
+    const s = this.#settings
+    const limits: ListenerLimits = {
+      maxHeaderSize: s?.client_max_header_size ?? 32 * 1024,
+      maxHeaders: this.#env.maxHeaders,
+      headersTimeout: s?.client_header_timeout ?? 60_000,
+      requestTimeout: s?.client_request_timeout ?? 300_000,
+    }
+    const handlers: ListenerHandlers = {
+      request: (req, res, scheme) => this.#onRequest(req, res, scheme),
+      upgrade: (req, socket, head, scheme) => this.#onUpgrade(req, socket, head, scheme),
+      connection: (socket) => {
         this.stats.connections_active++
         socket.once('close', () => this.stats.connections_active--)
-      })
-      this.#servers.push(server)
-      const url = urlFor('http', await listen(server, address))
-      this.#logger.info({ url, host: address.host, port: address.port }, 'proxy listening')
-      urls.push(url)
+      },
+    }
+    const needsTls = addresses.some((a) => a.ssl)
+    const defaultCert =
+      needsTls && s ? await loadDefaultCertificate(s, this.#logger) : needsTls ? await this.#ephemeralCert() : null
+    const tls = defaultCert && {
+      ...defaultCert,
+      // Read per handshake: a new snapshot's certificates apply from the next handshake on.
+      contextFor: (servername: string) => this.#applier.current?.certificates.lookup(servername),
+    }
+    const urls: string[] = []
+    for (const address of addresses) {
+      const listener = await openListener(address, handlers, limits, tls, this.#logger)
+      this.#listeners.push(listener)
+      this.#logger.info(
+        { url: listener.url, host: address.host, port: address.port, ssl: address.ssl, http2: address.http2 },
+        'proxy listening',
+      )
+      urls.push(listener.url)
     }
     return urls
   }
 
-  #onRequest(req: IncomingMessage, res: ServerResponse, scheme: 'http' | 'https'): void {
+  /** Without settings (embedded uses), TLS listeners get a throwaway self-signed certificate. */
+  async #ephemeralCert() {
+    const { issueCertificate } = await import('../tls/self-signed.ts')
+    return issueCertificate({ commonName: 'localhost' })
+  }
+
+  /** Mints the request id (replacing any the client sent) and marks the response with what our answers need. */
+  #identify(req: IncomingMessage, res: ServerResponse | null): string {
+    const id = nextRequestId()
+    req.headers[REQUEST_ID_HEADER] = id
+    if (res) tagResponse(res, id, this.#env.headers)
+    return id
+  }
+
+  #onRequest(req: IncomingMessage, res: ServerResponse, scheme: Scheme): void {
     const startedAt = performance.now()
     this.stats.total_requests++
     this.#inFlight++
     if (this.#closing) res.shouldKeepAlive = false
-    const config = this.#applier.acquire()
+    this.#identify(req, res)
+    const rejection = rejectRequest(req, this.#env)
+    const config = rejection ? undefined : this.#applier.acquire()
     res.once('close', () => {
       if (config) this.#applier.release(config)
       if (--this.#inFlight === 0) this.#drained?.()
     })
+    if (rejection) {
+      res.shouldKeepAlive = false
+      sendMessage(res, rejection.status, rejection.message, startedAt, undefined, { Connection: 'close' })
+      return
+    }
     if (!config) {
       sendMessage(res, 503, MESSAGES.noConfig, startedAt)
       return
     }
     try {
-      handleRequest(config, req, res, startedAt, scheme, this.#logger)
+      handleRequest(config, req, res, startedAt, scheme, this.#logger, this.#env)
     } catch (err) {
-      const requestId = newRequestId()
+      const requestId = String(req.headers[REQUEST_ID_HEADER] ?? newRequestId())
       this.#logger.error(
         { err, request_id: requestId, method: req.method, url: req.url },
         'proxy failed to handle a request',
@@ -73,11 +130,91 @@ export class ProxyServer {
     }
   }
 
+  /** An Upgrade request (WebSocket): routed like any request, then relayed as bytes. */
+  #onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, scheme: Scheme): void {
+    const startedAt = performance.now()
+    this.stats.total_requests++
+    const requestId = this.#identify(req, null)
+    const env = this.#env
+    socket.on('error', () => socket.destroy())
+    const rejection = rejectRequest(req, env)
+    if (rejection || this.#closing || !isUpgrade(req)) {
+      answerOnSocket(socket, rejection ?? { status: 400, message: MESSAGES.badRequest }, env, requestId, startedAt)
+      return
+    }
+    const config = this.#applier.acquire()
+    if (!config) {
+      answerOnSocket(socket, { status: 503, message: MESSAGES.noConfig }, env, requestId, startedAt)
+      return
+    }
+    this.#inFlight++
+    this.#upgraded.add(socket)
+    let released = false
+    const release = () => {
+      if (released) return
+      released = true
+      this.#upgraded.delete(socket)
+      this.#applier.release(config)
+      if (--this.#inFlight === 0) this.#drained?.()
+    }
+    try {
+      const outcome = routeRequest(config, req, scheme, env)
+      if (outcome.kind === 'forward' && outcome.match.route.websocket && !outcome.upstream.h2) {
+        // The route's plugins (auth, acl, limits …) decide on the handshake first.
+        const access =
+          config.plugins && upgradeAccess(config.plugins, outcome, req, scheme, startedAt, this.#logger, env, requestId)
+        if (!access) {
+          proxyUpgrade(req, socket, head, outcome.upstream, outcome.options, env, requestId, startedAt, release)
+          return
+        }
+        access.then((refusal) => {
+          if (!refusal)
+            return proxyUpgrade(
+              req,
+              socket,
+              head,
+              outcome.upstream,
+              outcome.options,
+              env,
+              requestId,
+              startedAt,
+              release,
+            )
+          socket.once('close', release)
+          answerOnSocket(socket, refusal, env, requestId, startedAt)
+        })
+        return
+      }
+      socket.once('close', release)
+      if (outcome.kind === 'reply')
+        answerOnSocket(
+          socket,
+          { ...outcome, headers: outcome.headers as Record<string, string> },
+          env,
+          requestId,
+          startedAt,
+        )
+      else if (outcome.kind === 'redirect')
+        answerOnSocket(
+          socket,
+          { status: outcome.status, message: '', headers: { Location: outcome.location }, empty: true },
+          env,
+          requestId,
+          startedAt,
+        )
+      else answerOnSocket(socket, { status: 400, message: MESSAGES.badRequest }, env, requestId, startedAt)
+    } catch (err) {
+      this.#logger.error({ err, request_id: requestId, url: req.url }, 'proxy failed to handle an upgrade')
+      socket.destroy()
+      release()
+    }
+  }
+
   /** Stops accepting, lets in-flight requests finish for up to `timeoutMs`, then drops the remaining connections. */
   async close(timeoutMs: number): Promise<void> {
     this.#closing = true
-    const closed = this.#servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve())))
-    for (const server of this.#servers) server.closeIdleConnections()
+    const closed = this.#listeners.map((listener) => listener.stop())
+    for (const listener of this.#listeners) listener.closeIdle()
     if (this.#inFlight > 0) {
       let timer: NodeJS.Timeout | undefined
       await new Promise<void>((resolve) => {
@@ -87,7 +224,8 @@ export class ProxyServer {
       clearTimeout(timer)
       this.#drained = null
     }
-    for (const server of this.#servers) server.closeAllConnections()
+    for (const listener of this.#listeners) listener.closeAll()
+    for (const socket of this.#upgraded) socket.destroy()
     await Promise.all(closed)
   }
 }

@@ -1,22 +1,23 @@
 /**
- * Request path normalization before routing (RFC 3986 §6.2.2, as Kong does): percent-escapes of unreserved
- * characters are decoded and the others uppercased, dot segments are removed and repeated slashes merged.
- * Reserved escapes such as `%2F` stay encoded, so segment boundaries never move.
+ * Request path normalization before routing, as Kong's `kong.tools.uri.normalize` does it (RFC 3986 §6.2.2):
+ * escapes of reserved characters (`%2F`, `%3F`…) stay encoded but uppercased, so segment boundaries never move;
+ * every other escape is decoded (unreserved ones, and "others" such as `%20` or UTF-8 bytes, which Kong decodes
+ * for matching and escapes again when forwarding); then dot segments are removed and repeated slashes merged.
+ * Paths are byte strings here: one char per byte (latin1), as node:http hands over the request target.
  */
 
 const HEX = '0123456789ABCDEF'
 
-function isUnreserved(c: number): boolean {
-  return (
-    (c >= 0x61 && c <= 0x7a) || // a-z
-    (c >= 0x41 && c <= 0x5a) || // A-Z
-    (c >= 0x30 && c <= 0x39) || // 0-9
-    c === 0x2d || // -
-    c === 0x2e || // .
-    c === 0x5f || // _
-    c === 0x7e // ~
-  )
-}
+/** RFC 3986 reserved characters plus `%`: their escapes are never decoded. */
+const RESERVED = new Uint8Array(256)
+for (const c of "!*'();:@&=+$,/?%#[]") RESERVED[c.charCodeAt(0)] = 1
+
+/** Characters Kong sends upstream as they are (its `escape` pattern); every other byte goes out as `%XX`. */
+const SAFE = new Uint8Array(256)
+for (const c of "!#$&'()*+,/:;=?@[]-_.~%") SAFE[c.charCodeAt(0)] = 1
+for (let c = 0x30; c <= 0x39; c++) SAFE[c] = 1
+for (let c = 0x41; c <= 0x5a; c++) SAFE[c] = 1
+for (let c = 0x61; c <= 0x7a; c++) SAFE[c] = 1
 
 function hexValue(c: number): number {
   if (c >= 0x30 && c <= 0x39) return c - 0x30
@@ -25,7 +26,7 @@ function hexValue(c: number): number {
   return -1
 }
 
-/** Decodes escapes of unreserved characters and uppercases the rest; malformed escapes are kept as they are. */
+/** Decodes escapes of non-reserved characters and uppercases the rest; malformed escapes are kept as they are. */
 export function normalizePercentEncoding(path: string): string {
   let out = ''
   let last = 0
@@ -34,7 +35,7 @@ export function normalizePercentEncoding(path: string): string {
     const lo = hexValue(path.charCodeAt(i + 2))
     if (hi < 0 || lo < 0) continue
     const code = hi * 16 + lo
-    out += path.slice(last, i) + (isUnreserved(code) ? String.fromCharCode(code) : `%${HEX[hi]}${HEX[lo]}`)
+    out += path.slice(last, i) + (RESERVED[code] === 1 ? `%${HEX[hi]}${HEX[lo]}` : String.fromCharCode(code))
     last = i + 3
     i += 2
   }
@@ -73,4 +74,27 @@ function hasDotOrEmptySegment(path: string): boolean {
 export function normalizePath(path: string): string {
   const decoded = path.indexOf('%') === -1 ? path : normalizePercentEncoding(path)
   return hasDotOrEmptySegment(decoded) ? removeDotSegments(decoded) : decoded
+}
+
+/** Escapes what a normalized path may hold that cannot go upstream verbatim (spaces, quotes, bytes ≥ 0x80…). */
+export function escapePath(path: string): string {
+  let i = 0
+  while (i < path.length && SAFE[path.charCodeAt(i)] === 1) i++
+  if (i === path.length) return path
+  let out = path.slice(0, i)
+  for (; i < path.length; i++) {
+    const c = path.charCodeAt(i)
+    if (SAFE[c] === 1) out += path[i]
+    else if (c < 256) out += `%${HEX[c >> 4]}${HEX[c & 15]}`
+    // A char above 0xFF never comes from a request; a route's own text is UTF-8 encoded first.
+    else for (const b of Buffer.from(path[i]!, 'utf8')) out += `%${HEX[b >> 4]}${HEX[b & 15]}`
+  }
+  return out
+}
+
+/** A configured path (prefix or regex source) as the byte string requests are compared with. */
+export function toByteString(text: string): string {
+  for (let i = 0; i < text.length; i++)
+    if (text.charCodeAt(i) > 0x7f) return Buffer.from(text, 'utf8').toString('latin1')
+  return text
 }

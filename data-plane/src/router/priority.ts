@@ -35,7 +35,8 @@ export function priorityKey(route: RouteRow, path: string | undefined, pathIndex
   const regex = path?.startsWith('~') === true
   return {
     weight,
-    plainHostsOnly: nonEmpty(route.hosts) && !route.hosts!.some((h) => h.includes('*')),
+    // Kong tests `type(hosts) == "table"`: an empty list counts as plain hosts, null does not.
+    plainHostsOnly: Array.isArray(route.hosts) && !route.hosts.some((h) => h.includes('*')),
     headerCount,
     regex,
     regexPriority: regex ? route.regex_priority : 0,

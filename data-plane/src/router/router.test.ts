@@ -2,6 +2,7 @@ import assert from 'node:assert/strict'
 import type { IncomingHttpHeaders } from 'node:http'
 import { describe, it } from 'node:test'
 import type { RouteRow, ServiceRow } from '../runtime/entity-rows.ts'
+import { normalizePath } from './normalize-path.ts'
 import { Router, type RouterRequest } from './router.ts'
 
 let seq = 0
@@ -21,6 +22,8 @@ function route(fields: Partial<RouteRow>): RouteRow {
     preserve_host: false,
     path_handling: 'v0',
     https_redirect_status_code: 426,
+    request_buffering: true,
+    response_buffering: true,
     created_at: seq,
     service_id: 's1',
     ...fields,
@@ -39,6 +42,9 @@ const service: ServiceRow = {
   read_timeout: 60000,
   write_timeout: 60000,
   tls_verify: null,
+  tls_verify_depth: null,
+  ca_certificates: null,
+  client_certificate_id: null,
   enabled: true,
 }
 
@@ -276,5 +282,96 @@ describe('router: upstream path', () => {
     const r = new Router([route({ paths: ['/api/'] })], svc(null))
     assert.equal(r.match(req({ path: '/api/users?' }))?.upstreamPath, '/users?')
     assert.equal(r.match(req({ path: '/api/' }))?.upstreamPath, '/')
+  })
+})
+
+describe('router: Kong priority, field by field', () => {
+  it('plain hosts outrank more headers; more headers outrank a regex path; a regex outranks a longer prefix', () => {
+    const r = router(
+      route({ name: 'wild-2h', hosts: ['*.test'], headers: { a: ['1'], b: ['2'] }, paths: ['/'] }),
+      route({ name: 'plain-1h', hosts: ['api.test'], headers: { a: ['1'] }, paths: ['/'] }),
+    )
+    assert.equal(matched(r, req({ host: 'api.test', headers: { a: '1', b: '2' } })), 'plain-1h')
+    const r2 = router(
+      route({ name: 'regex-1h', paths: ['~/x/\\d+'], headers: { a: ['1'] } }),
+      route({ name: 'prefix-2h', paths: ['/x'], headers: { a: ['1'], b: ['2'] } }),
+    )
+    assert.equal(matched(r2, req({ path: '/x/1', headers: { a: '1', b: '2' } })), 'prefix-2h')
+    const r3 = router(
+      route({ name: 'long-prefix', paths: ['/x/1/and/more'] }),
+      route({ name: 'regex', paths: ['~/x/\\d+'] }),
+    )
+    assert.equal(matched(r3, req({ path: '/x/1/and/more' })), 'regex')
+  })
+  it('an empty hosts list counts as plain hosts, as Kong tests the field type', () => {
+    const r = router(
+      route({ name: 'null-hosts', paths: ['/p'] }),
+      route({ name: 'empty-hosts', hosts: [], paths: ['/p'] }),
+    )
+    assert.equal(matched(r, req({ path: '/p' })), 'empty-hosts')
+  })
+})
+
+describe('router: headers', () => {
+  it('sees every value of a repeated header when raw headers are given', () => {
+    const r = router(route({ name: 'v2', paths: ['/'], headers: { 'x-version': ['v2'] } }))
+    const headers = { 'x-version': 'v1, v2' }
+    assert.equal(matched(r, req({ headers })), undefined)
+    assert.equal(matched(r, req({ headers, rawHeaders: ['X-Version', 'v1', 'X-Version', 'V2'] })), 'v2')
+    assert.equal(matched(r, req({ headers, rawHeaders: ['X-Version', 'v1'] })), undefined)
+  })
+})
+
+describe('router: protocols', () => {
+  const r = router(
+    route({ name: 'grpc', protocols: ['grpc'], paths: ['/g'] }),
+    route({ name: 'grpcs', protocols: ['grpcs'], paths: ['/gs'] }),
+    route({ name: 'ws', protocols: ['ws'], paths: ['/w'] }),
+    route({ name: 'wss', protocols: ['wss'], paths: ['/ws'] }),
+  )
+  it('grpc and ws routes match plain requests only; grpcs and wss ones both (the proxy answers plain ones)', () => {
+    assert.equal(matched(r, req({ path: '/g' })), 'grpc')
+    assert.equal(matched(r, req({ path: '/g', scheme: 'https' })), undefined)
+    assert.equal(matched(r, req({ path: '/gs', scheme: 'https' })), 'grpcs')
+    assert.equal(matched(r, req({ path: '/gs' })), 'grpcs')
+    assert.equal(matched(r, req({ path: '/w', scheme: 'https' })), undefined)
+    assert.equal(matched(r, req({ path: '/ws', scheme: 'https' })), 'wss')
+  })
+  it('marks what the proxy must enforce after matching', () => {
+    const g = r.match(req({ path: '/gs' }))!.route
+    assert.deepEqual([g.grpc, g.grpcsOnly, g.websocket, g.websocketOnly], [true, true, false, false])
+    const w = r.match(req({ path: '/ws', scheme: 'https' }))!.route
+    assert.deepEqual([w.grpc, w.websocket, w.websocketOnly, w.wssOnly], [false, true, true, true])
+    const h = router(route({ name: 'h', paths: ['/'] })).match(req())!.route
+    assert.deepEqual([h.websocket, h.websocketOnly, h.requestBuffering, h.responseBuffering], [true, false, true, true])
+  })
+})
+
+describe('router: captures, encodings and path_handling', () => {
+  it('exposes uri_captures as Kong does: numbered and named, unmatched groups left out', () => {
+    const r = router(route({ name: 'rx', paths: ['~/users/(?<id>\\d+)(/(?<tab>\\w+))?'] }))
+    assert.deepEqual(r.match(req({ path: '/users/7' }))?.uriCaptures, { 0: '/users/7', 1: '7', id: '7' })
+    assert.deepEqual(r.match(req({ path: '/users/7/posts' }))?.uriCaptures, {
+      0: '/users/7/posts',
+      1: '7',
+      2: '/posts',
+      3: 'posts',
+      id: '7',
+      tab: 'posts',
+    })
+    assert.equal(router(route({ paths: ['/p'] })).match(req({ path: '/p' }))?.uriCaptures, null)
+  })
+  it('matches UTF-8 route paths against percent-encoded requests and escapes what goes upstream', () => {
+    const r = router(route({ name: 'cafe', paths: ['/café'], strip_path: false }))
+    const m = r.match(req({ path: normalizePath('/caf%C3%A9/a%20b') }))
+    assert.equal(m?.route.row.name, 'cafe')
+    assert.equal(m?.upstreamPath, '/caf%C3%A9/a%20b')
+  })
+  it('joins the service path v1-style on path_handling v1 routes', () => {
+    const services = new Map([[service.id, { ...service, path: '/fee/bor' }]])
+    const v1 = new Router([route({ paths: ['/foo'], path_handling: 'v1' })], services)
+    const v0 = new Router([route({ paths: ['/foo'] })], services)
+    assert.equal(v1.match(req({ path: '/foobar' }))?.upstreamPath, '/fee/borbar')
+    assert.equal(v0.match(req({ path: '/foobar' }))?.upstreamPath, '/fee/bor/bar')
   })
 })

@@ -7,11 +7,11 @@
 import type { IncomingHttpHeaders } from 'node:http'
 import type { RouteRow, ServiceRow } from '../runtime/entity-rows.ts'
 import { parseHostPattern } from './host.ts'
-import { normalizePercentEncoding } from './normalize-path.ts'
+import { escapePath, normalizePercentEncoding, toByteString } from './normalize-path.ts'
 import { PrefixTree } from './prefix-tree.ts'
 import { comparePriority, type PriorityKey, priorityKey } from './priority.ts'
 import { compileRegexPath, type RegexPath } from './regex-path.ts'
-import { upstreamPath } from './upstream-path.ts'
+import { upstreamPath, upstreamPathV1 } from './upstream-path.ts'
 
 export interface RouterRequest {
   /** Uppercase method as received. */
@@ -26,6 +26,8 @@ export interface RouterRequest {
   /** TLS server name, lowercased; only consulted for https. */
   sni: string | undefined
   headers: IncomingHttpHeaders
+  /** The request's raw header list, when at hand: header rules then see every value of a repeated header, as Kong. */
+  rawHeaders?: readonly string[]
 }
 
 interface HeaderRule {
@@ -43,8 +45,23 @@ export interface CompiledRoute {
   /** Only `https` is allowed: plain-http requests get Kong's 426 or redirect. */
   readonly httpsOnly: boolean
   readonly servicePath: string
+  /** Matches plain-text requests: always, since TLS-only routes answer plain requests themselves (426, redirect, gRPC status). */
   readonly http: boolean
+  /** Matches TLS requests: `https`, `grpcs` or `wss` is listed. */
   readonly https: boolean
+  /** A `grpc`/`grpcs` route: only HTTP/2 gRPC requests are proxied, others get Kong's 415/426. */
+  readonly grpc: boolean
+  /** `grpcs` without `grpc`: plain-text gRPC gets Kong's grpc-status 1 answer. */
+  readonly grpcsOnly: boolean
+  /** WebSocket upgrades are proxied (`http`, `https`, `ws` or `wss` listed, as Kong proxies upgrades on http routes). */
+  readonly websocket: boolean
+  /** Only `ws`/`wss` listed: requests that are not WebSocket handshakes are refused. */
+  readonly websocketOnly: boolean
+  /** Only `wss` listed: handshakes over plain text get the 426 of https-only routes. */
+  readonly wssOnly: boolean
+  readonly pathHandlingV1: boolean
+  readonly requestBuffering: boolean
+  readonly responseBuffering: boolean
   readonly methods: ReadonlySet<string> | null
   readonly headers: readonly HeaderRule[] | null
   readonly snis: ReadonlySet<string> | null
@@ -69,10 +86,15 @@ export interface RouteMatch {
   matchedPath: string | undefined
   /** Kong's matched prefix: the matched path when `strip_path` removed it. */
   strippedPrefix: string | undefined
-  /** Path (without query) to send upstream. */
+  /** Path (without query) to send upstream, escaped as Kong escapes it. */
   upstreamPath: string
   /** Regex captures (numbered and named) when a `~` path matched. */
   captures: RegExpExecArray | null
+  /**
+   * Kong's `router_matches.uri_captures` for plugins: `"0"` is the whole match, `"1"`… the groups, plus named
+   * groups by name; unmatched groups are absent. Null unless a `~` path matched. Built on first read.
+   */
+  readonly uriCaptures: Readonly<Record<string, string>> | null
 }
 
 class PathIndex {
@@ -104,7 +126,13 @@ interface MatchState {
   captures: RegExpExecArray | null
 }
 
-function headerMatches(rule: HeaderRule, headers: IncomingHttpHeaders): boolean {
+function headerMatches(rule: HeaderRule, headers: IncomingHttpHeaders, raw: readonly string[] | undefined): boolean {
+  if (raw !== undefined) {
+    for (let i = 0; i < raw.length; i += 2)
+      if (raw[i]!.length === rule.name.length && raw[i]!.toLowerCase() === rule.name)
+        if (valueMatches(rule, raw[i + 1]!.toLowerCase())) return true
+    return false
+  }
   const value = headers[rule.name]
   if (value === undefined) return false
   if (typeof value === 'string') return valueMatches(rule, value.toLowerCase())
@@ -122,10 +150,11 @@ function accepts(slot: Slot, req: RouterRequest): boolean {
   const route = slot.candidate.route
   if (slot.ports !== null && !slot.ports.has(req.port)) return false
   if (route.methods !== null && !route.methods.has(req.method)) return false
-  if (req.scheme === 'https' ? !route.https : !route.http) return false
+  if (req.scheme === 'https' && !route.https) return false
   // As in Kong, SNIs only constrain TLS requests.
   if (route.snis !== null && req.scheme === 'https' && (req.sni === undefined || !route.snis.has(req.sni))) return false
-  if (route.headers !== null) for (const rule of route.headers) if (!headerMatches(rule, req.headers)) return false
+  if (route.headers !== null)
+    for (const rule of route.headers) if (!headerMatches(rule, req.headers, req.rawHeaders)) return false
   return true
 }
 
@@ -173,17 +202,25 @@ function compileHeaders(headers: Record<string, string[]> | null): HeaderRule[] 
 
 function compileRoute(row: RouteRow, service: ServiceRow | undefined): CompiledRoute {
   const protocols = new Set(row.protocols)
-  const httpsOnly = protocols.has('https') && !protocols.has('http')
+  const has = (p: string) => protocols.has(p)
+  const websocketOnly = (has('ws') || has('wss')) && !has('http') && !has('https') && !has('grpc') && !has('grpcs')
   return {
     row,
     service,
     stripPath: row.strip_path,
     preserveHost: row.preserve_host,
-    httpsOnly,
+    httpsOnly: has('https') && !has('http'),
     servicePath: service?.path ?? '/',
-    // An https-only route still matches plain http, so the proxy can answer 426 or redirect, as Kong does.
-    http: protocols.has('http') || httpsOnly,
-    https: protocols.has('https'),
+    http: true,
+    https: has('https') || has('grpcs') || has('wss'),
+    grpc: has('grpc') || has('grpcs'),
+    grpcsOnly: has('grpcs') && !has('grpc'),
+    websocket: has('http') || has('https') || has('ws') || has('wss'),
+    websocketOnly,
+    wssOnly: websocketOnly && !has('ws'),
+    pathHandlingV1: row.path_handling === 'v1',
+    requestBuffering: row.request_buffering !== false,
+    responseBuffering: row.response_buffering !== false,
     methods: row.methods?.length ? new Set(row.methods) : null,
     headers: compileHeaders(row.headers),
     snis: row.snis?.length ? new Set(row.snis.map((s) => s.toLowerCase().replace(/\.$/, ''))) : null,
@@ -207,8 +244,9 @@ export class Router {
       const route = compileRoute(row, row.service_id ? services.get(row.service_id) : undefined)
       const paths = row.paths?.length ? row.paths : [undefined]
       for (const [pathIndex, raw] of paths.entries()) {
-        const regex = raw?.startsWith('~') ? compileRegexPath(raw) : undefined
-        const prefix = raw !== undefined && !regex ? normalizePercentEncoding(raw) : undefined
+        // Requests are matched as byte strings; configured UTF-8 text is read the same way.
+        const regex = raw?.startsWith('~') ? compileRegexPath(toByteString(raw)) : undefined
+        const prefix = raw !== undefined && !regex ? normalizePercentEncoding(toByteString(raw)) : undefined
         const candidate: Candidate = { rank: 0, route, prefix, regex }
         keyed.push({ candidate, key: priorityKey(row, prefix ?? raw, pathIndex) })
         this.#place(candidate, row.hosts)
@@ -272,13 +310,48 @@ export class Router {
     if (this.#any) search(this.#any, state)
     if (!state.best) return undefined
     const { route, prefix } = state.best.candidate
-    const matchedPath = state.captures ? state.captures[0] : prefix
-    return {
+    const captures = state.captures
+    const matchedPath = captures ? captures[0] : prefix
+    const join = route.pathHandlingV1 ? upstreamPathV1 : upstreamPath
+    return new Match(
       route,
       matchedPath,
-      strippedPrefix: route.stripPath ? matchedPath : undefined,
-      upstreamPath: upstreamPath(req.path, matchedPath, route.stripPath, route.servicePath),
-      captures: state.captures,
-    }
+      escapePath(join(req.path, matchedPath, route.stripPath, route.servicePath)),
+      captures,
+    )
+  }
+}
+
+/** A RouteMatch whose Kong-shaped captures are built only if a plugin asks for them. */
+class Match implements RouteMatch {
+  readonly route: CompiledRoute
+  readonly matchedPath: string | undefined
+  readonly strippedPrefix: string | undefined
+  readonly upstreamPath: string
+  readonly captures: RegExpExecArray | null
+  #uriCaptures: Record<string, string> | null | undefined
+
+  constructor(
+    route: CompiledRoute,
+    matchedPath: string | undefined,
+    upstreamPath: string,
+    captures: RegExpExecArray | null,
+  ) {
+    this.route = route
+    this.matchedPath = matchedPath
+    this.strippedPrefix = route.stripPath ? matchedPath : undefined
+    this.upstreamPath = upstreamPath
+    this.captures = captures
+  }
+
+  get uriCaptures(): Readonly<Record<string, string>> | null {
+    if (this.#uriCaptures !== undefined) return this.#uriCaptures
+    const m = this.captures
+    if (m === null) return null
+    const out: Record<string, string> = {}
+    for (let i = 0; i < m.length; i++) if (m[i] !== undefined) out[i] = m[i]!
+    if (m.groups) for (const [name, value] of Object.entries(m.groups)) if (value !== undefined) out[name] = value
+    this.#uriCaptures = out
+    return out
   }
 }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { upstreamPath } from './upstream-path.ts'
+import { upstreamPath, upstreamPathV1 } from './upstream-path.ts'
 
 // Kong's path_handling v0 joins (kong/router/utils.lua get_upstream_uri):
 // [service path, route prefix, strip_path, request path, expected upstream path]
@@ -51,4 +51,40 @@ describe('upstreamPath (path_handling v0)', () => {
     assert.equal(upstreamPath('/a/b', undefined, true, '/svc'), '/svc/a/b')
     assert.equal(upstreamPath('/a/b', undefined, true, '/'), '/a/b')
   })
+})
+
+// Kong's path_handling v1 rows (spec/fixtures/router_path_handling_tests.lua, traditional router):
+// [service path, route prefix, strip_path, request path, expected upstream path]
+const V1_CASES: [string, string | undefined, boolean, string, string][] = [
+  ['/', '/', true, '/', '/'],
+  ['/', '/', true, '/foo/bar/', '/foo/bar/'],
+  ['/', '/foo/bar', true, '/foo/bar/', '/'],
+  ['/fee/bor', '/', true, '/', '/fee/bor'],
+  ['/fee/bor', '/', true, '/foo/bar', '/fee/borfoo/bar'],
+  ['/fee/bor', '/', true, '/foo/bar/', '/fee/borfoo/bar/'],
+  ['/fee/bor', '/foo/bar', true, '/foo/bar/', '/fee/bor/'],
+  ['/fee/bor', '/foo/bar/', true, '/foo/bar/', '/fee/bor'],
+  ['/fee/bor/', '/', true, '/', '/fee/bor/'],
+  ['/fee/bor/', '/foo/bar', true, '/foo/bar', '/fee/bor/'],
+  ['/fee/bor/', '/foo/bar/', true, '/foo/bar/', '/fee/bor/'],
+  ['/fee', '/foo', true, '/foobar', '/feebar'],
+  ['/fee/', '/foo', true, '/foo', '/fee/'],
+  ['/fee/bor', '/foo/bar', true, '/foo/bars', '/fee/bors'],
+  ['/fee/bor', '/foo/bar/', true, '/foo/bar/s', '/fee/bors'],
+  ['/fee/bor/', '/foo/bar', true, '/foo/bars', '/fee/bor/s'],
+  ['/', '/foo/bar', false, '/foo/bar/', '/foo/bar/'],
+  ['/fee/bor', '/', false, '/', '/fee/bor'],
+  ['/fee/bor', '/foo/bar', false, '/foo/bar', '/fee/borfoo/bar'],
+  ['/fee/bor', '/foo/bar/', false, '/foo/bar/s', '/fee/borfoo/bar/s'],
+  ['/fee/bor/', '/foo/bar', false, '/foo/bar/', '/fee/bor/foo/bar/'],
+  ['/fee/bor', undefined, false, '/foo/bar', '/fee/borfoo/bar'],
+  ['/fee/bor/', undefined, true, '/foo/bar/', '/fee/bor/foo/bar/'],
+]
+
+describe('upstreamPathV1 (path_handling v1)', () => {
+  for (const [base, prefix, strip, path, expected] of V1_CASES) {
+    it(`service ${base}, route ${prefix}, strip_path=${strip}: ${path} → ${expected}`, () => {
+      assert.equal(upstreamPathV1(path, prefix, strip, base), expected)
+    })
+  }
 })

@@ -1,7 +1,8 @@
 /**
- * The path sent upstream, as Kong's `path_handling = v0` computes it: the service path joined with what is left of
- * the request path (after the matched prefix when `strip_path` is on), avoiding doubled or invented slashes.
- * Kong's default router flavor treats `v1` the same way, so do we.
+ * The path sent upstream, from the service path and what is left of the request path (after the matched prefix
+ * when `strip_path` is on). `path_handling = v0` joins them as segments, avoiding doubled or invented slashes;
+ * `v1` is Kong's older plain concatenation, kept for configs that rely on it (Kong's traditional router applies it;
+ * its ATC flavors silently fall back to v0, which would change upstream paths under users' feet).
  */
 
 /** Drops a leading `.`/`..` segment left over after stripping (Kong's sanitize_uri_postfix). */
@@ -32,4 +33,11 @@ export function upstreamPath(path: string, matched: string | undefined, stripPat
   if (!stripPath) return path === '/' ? base : base + path
   if (postfix === '') return path.length > 1 && path.endsWith('/') ? `${base}/` : base
   return postfix.startsWith('/') ? base + postfix : `${base}/${postfix}`
+}
+
+/** Kong's `path_handling = v1`: the service path and the remainder are concatenated, only a doubled `/` removed. */
+export function upstreamPathV1(path: string, matched: string | undefined, stripPath: boolean, base: string): string {
+  if (!stripPath || matched === undefined) return base + path.slice(1)
+  const postfix = sanitizePostfix(path.slice(matched.length))
+  return base.endsWith('/') && postfix.startsWith('/') ? base.slice(0, -1) + postfix : base + postfix
 }

@@ -1,0 +1,139 @@
+/**
+ * gRPC proxying: an HTTP/2 request from the client becomes a stream on the service's HTTP/2 session, messages
+ * flow both ways with backpressure (pipes), and trailers (grpc-status, grpc-message) are relayed. A trailers-only
+ * answer (HEADERS with END_STREAM: how gRPC servers report most errors) is relayed as one, or clients would miss
+ * the status. Failures before the response map to Kong's 502/504, which gRPC clients read as UNAVAILABLE.
+ */
+import type { OutgoingHttpHeaders, ServerResponse } from 'node:http'
+import {
+  type ClientHttp2Stream,
+  constants,
+  type Http2ServerRequest,
+  type Http2ServerResponse,
+  type IncomingHttpHeaders,
+  type IncomingHttpStatusHeader,
+  type ServerHttp2Stream,
+} from 'node:http2'
+import type { Upstream } from '../runtime/compiled-config.ts'
+import type { ProxyDispatchOptions } from './exchange.ts'
+import { prepareResponseHeaders } from './headers.ts'
+import type { ProxyEnv } from './proxy-env.ts'
+import { requestIdOf } from './request-info.ts'
+import { classifyUpstreamError, sendMessage } from './responses.ts'
+
+const { NGHTTP2_FLAG_END_STREAM, NGHTTP2_CANCEL, NGHTTP2_INTERNAL_ERROR } = constants
+
+/** The upstream request's headers as an HTTP/2 raw list: pseudo-headers first, names lowercased, Host as :authority. */
+function h2RequestHeaders(options: ProxyDispatchOptions, upstream: Upstream): string[] {
+  const list = options.headers as string[]
+  const out: string[] = [
+    ':method',
+    options.method,
+    ':path',
+    options.path,
+    ':scheme',
+    upstream.target.secure ? 'https' : 'http',
+    ':authority',
+    upstream.target.hostHeader,
+  ]
+  for (let i = 0; i < list.length; i += 2) {
+    const name = list[i]!.toLowerCase()
+    if (name === 'host') out[7] = list[i + 1]!
+    else out.push(name, list[i + 1]!)
+  }
+  // gRPC servers want TE: trailers; hop-by-hop stripping removed the client's.
+  out.push('te', 'trailers')
+  return out
+}
+
+function responseHeaders(headers: IncomingHttpHeaders & IncomingHttpStatusHeader): OutgoingHttpHeaders {
+  const out: OutgoingHttpHeaders = {}
+  for (const name in headers) if (name.charCodeAt(0) !== 0x3a || name === ':status') out[name] = headers[name]
+  return out
+}
+
+export function forwardGrpc(
+  req: Http2ServerRequest,
+  res: Http2ServerResponse,
+  upstream: Upstream,
+  options: ProxyDispatchOptions,
+  startedAt: number,
+  env: ProxyEnv,
+): void {
+  const downstream: ServerHttp2Stream = res.stream
+  const target = upstream.target
+  const dispatchedAt = performance.now()
+  let responded = false
+  let failed = false
+
+  const fail = (err: unknown) => {
+    if (failed || downstream.destroyed || downstream.closed) return
+    failed = true
+    if (responded) {
+      // Headers are out: only a stream reset can tell the client the call broke.
+      downstream.close(NGHTTP2_INTERNAL_ERROR)
+      return
+    }
+    const failure = classifyUpstreamError(err)
+    env.logger.warn(
+      { err, status: failure.status, origin: target.origin, path: options.path },
+      'upstream gRPC call failed',
+    )
+    sendMessage(res as unknown as ServerResponse, failure.status, failure.message, startedAt)
+  }
+
+  let up: ClientHttp2Stream
+  try {
+    up = upstream.h2!.session().request(h2RequestHeaders(options, upstream), { endStream: options.body == null })
+  } catch (err) {
+    fail(err)
+    return
+  }
+  up.setTimeout(target.readTimeout, () => {
+    const err: NodeJS.ErrnoException = new Error(`no upstream data for ${target.readTimeout} ms (read_timeout)`)
+    err.code = 'UND_ERR_HEADERS_TIMEOUT'
+    up.destroy(err)
+  })
+
+  up.once('trailers', (t: IncomingHttpHeaders) => {
+    const trailers: OutgoingHttpHeaders = {}
+    for (const name in t) if (name.charCodeAt(0) !== 0x3a) trailers[name] = t[name]
+    // Sent by the compatibility layer once the body is done.
+    res.addTrailers(trailers)
+  })
+  up.once('response', (headers, flags) => {
+    if (downstream.destroyed || downstream.closed) return
+    const out = prepareResponseHeaders(
+      responseHeaders(headers) as never,
+      '2.0',
+      performance.now() - dispatchedAt,
+      dispatchedAt - startedAt,
+      env.headers,
+      requestIdOf(res),
+      headers[':status'],
+    ) as OutgoingHttpHeaders
+    responded = true
+    if ((flags & NGHTTP2_FLAG_END_STREAM) !== 0) {
+      // Trailers-only: one HEADERS frame ending the stream, straight on the stream (the compatibility layer
+      // would always add a trailers frame).
+      downstream.respond(out, { endStream: true })
+      return
+    }
+    const status = Number(out[':status'])
+    delete out[':status']
+    res.writeHead(status, out)
+    up.pipe(res as unknown as NodeJS.WritableStream)
+  })
+  up.on('error', fail)
+  // The upstream reset the stream (server cancelled, or refused it): pass the reset on.
+  up.once('close', () => {
+    if (!responded && !downstream.closed)
+      fail(Object.assign(new Error('upstream reset the stream'), { code: 'ECONNRESET' }))
+    else if (up.rstCode && up.rstCode !== constants.NGHTTP2_NO_ERROR && !downstream.closed) downstream.close(up.rstCode)
+  })
+  // The client cancelled (or went away): cancel upstream too.
+  downstream.once('close', () => {
+    if (!up.closed) up.close(NGHTTP2_CANCEL)
+  })
+  if (options.body != null) req.pipe(up)
+}
