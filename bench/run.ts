@@ -7,6 +7,8 @@ import type { LoadGeneratorChoice } from './lib/load/index.ts'
 import type { BenchOptions, Suite } from './lib/options.ts'
 import { stopAll } from './lib/processes.ts'
 import { writeResults } from './lib/results.ts'
+import { clusterSuite } from './suites/cluster.ts'
+import { pluginsSuite } from './suites/plugins.ts'
 import { proxySuite } from './suites/proxy.ts'
 import { routerSuite } from './suites/router.ts'
 
@@ -14,8 +16,8 @@ import { routerSuite } from './suites/router.ts'
 const SUITES: Record<string, Suite | undefined> = {
   proxy: proxySuite,
   router: routerSuite,
-  plugins: undefined, // DP with key-auth + rate-limiting + prometheus vs our no-plugin figure and @fastify/http-proxy
-  cluster: undefined, // config propagation, 1,000 DP streams, snapshot size/apply
+  plugins: pluginsSuite,
+  cluster: clusterSuite,
 }
 
 const HELP = `Usage: npm run bench -- <suite> [options]
@@ -36,8 +38,11 @@ Options:
   --loadgen NAME      auto (wrk if installed, else autocannon), wrk, autocannon (default auto)
   --scenario A,B      only these scenarios (proxy: small-keepalive, 1k-routes, 64k-keepalive,
                       small-close, half-load; router: 10, 1000, 10000,
-                      10000-noregex)
-  --target A,B        only these targets (proxy: direct, minimal-proxy, fastify-proxy, nginx, turnpike)
+                      10000-noregex; plugins: key-auth, key-auth+acl, jwt-hs256, jwt-rs256,
+                      key-auth+rate-limiting+prometheus; cluster: propagation-10,
+                      streams-1000, scale)
+  --target A,B        only these targets (proxy: direct, minimal-proxy, fastify-proxy, nginx, turnpike;
+                      plugins: consumer counts 1, 100000)
   --cpu-prof          run the node targets (data plane, minimal and fastify proxies) with --cpu-prof;
                       profiles in bench/results/profiles/proxy-<time>/<target>.cpuprofile
   -h, --help          this help

@@ -4,12 +4,16 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { create, grpc, HelloSchema, type Snapshot as SnapshotMessage } from '@turnpike/proto'
-import { decodeEntities, loadSettings, parseListen, type Settings } from '@turnpike/shared'
+import { loadSettings, parseListen, type Settings, TURNPIKE_VERSION } from '@turnpike/shared'
 import { type ControlPlane, startControlPlane } from './control-plane.ts'
 import { type TestDatabase, testDatabases, testLogger } from './db/test-databases.ts'
-import { connectRawDataPlane } from './sync/test-dp-client.ts'
+import { connectRawDataPlane, decodeConfig, nodeUuid } from './sync/test-dp-client.ts'
 
-const loopback = { admin_listen: parseListen('127.0.0.1:0'), cluster_listen: parseListen('127.0.0.1:0') }
+const loopback = {
+  admin_listen: parseListen('127.0.0.1:0'),
+  cluster_listen: parseListen('127.0.0.1:0'),
+  cluster_mtls: 'off' as const,
+}
 
 for (const target of testDatabases) {
   describe(`control plane on ${target.name}`, { skip: target.skip, timeout: 60_000 }, () => {
@@ -42,8 +46,12 @@ for (const target of testDatabases) {
       assert.equal(root.status, 200)
 
       const dp = connectRawDataPlane(cp.clusterAddress!)
-      dp.send({ kind: { case: 'hello', value: create(HelloSchema, { nodeId: 'dp-1' }) } })
-      const first = (await dp.next()).kind.value as SnapshotMessage
+      dp.send({
+        kind: { case: 'hello', value: create(HelloSchema, { nodeId: nodeUuid(1), version: TURNPIKE_VERSION }) },
+      })
+      let firstMessage = await dp.next()
+      while (firstMessage.kind.case !== 'snapshot') firstMessage = await dp.next()
+      const first = firstMessage.kind.value
       assert.equal(first.version, BigInt(cp.feed.current()!.version))
 
       const res = await fetch(`${cp.adminUrl}/services`, {
@@ -57,8 +65,10 @@ for (const target of testDatabases) {
       dp.send({ kind: { case: 'ack', value: { version: first.version, hash: first.hash, nonce: first.nonce } } })
       let shipped: SnapshotMessage | undefined
       while (!shipped) {
-        const m = (await dp.next()).kind.value as SnapshotMessage
-        if (decodeEntities(m.payload).services?.some((s) => s.id === svc.id)) shipped = m
+        const message = await dp.next()
+        if (message.kind.case !== 'snapshot') continue
+        const m = message.kind.value
+        if ((await decodeConfig(message)).entities.services?.some((s) => s.id === svc.id)) shipped = m
         else dp.send({ kind: { case: 'ack', value: { version: m.version, hash: m.hash, nonce: m.nonce } } })
       }
       assert.ok(shipped.version > first.version)

@@ -1,13 +1,18 @@
 /** Wires the control plane: database and migrations, snapshot builder, Admin API, and the cluster sync server. */
 import { randomUUID } from 'node:crypto'
 import type { Logger, Settings, SnapshotFeed } from '@turnpike/shared'
-import { TurnpikeError } from '@turnpike/shared'
+import { loadClusterIdentity, loadPluginDefinitions, TurnpikeError } from '@turnpike/shared'
 import { buildAdminApi, listenAdminApi } from './admin/admin-api.ts'
+import { readChangesSince } from './db/change-reader.ts'
+import { readConfig } from './db/config-reader.ts'
 import { openDatabase } from './db/database.ts'
 import { createEntityStore } from './db/entity-store.ts'
 import { runMigrations } from './db/migrate.ts'
-import type { DataPlaneRegistry } from './sync/data-plane-registry.ts'
+import { clusterMetrics } from './sync/cluster-metrics.ts'
+import type { ClusteringRoutesOptions } from './sync/clustering-routes.ts'
+import { DataPlaneRegistry } from './sync/data-plane-registry.ts'
 import { clusterCredentials, startSyncServer } from './sync/grpc-server.ts'
+import { createRegistryStore } from './sync/registry-store.ts'
 import { startSnapshotBuilder } from './sync/snapshot-builder.ts'
 
 export interface ControlPlane {
@@ -46,32 +51,73 @@ export async function startControlPlane(options: {
   }
 
   try {
+    // Custom plugin definitions (plugins_dir) before anything validates a plugin config against them.
+    if (settings.plugins_dir) await loadPluginDefinitions(settings.plugins_dir)
     const db = await openDatabase(settings, logger)
     closers.push(() => db.destroy())
     await runMigrations(db, logger, 'up')
-    const builder = await startSnapshotBuilder({ database: db, logger })
+    const keyringSecret = settings.keyring_secret || undefined
+    const builder = await startSnapshotBuilder({
+      database: db,
+      logger,
+      read: () => readConfig(db, { keyringSecret }),
+      readChanges: (since, expiredSince) => readChangesSince(db, since, expiredSince, { keyringSecret }),
+    })
     closers.push(builder.close)
-    const store = createEntityStore(db)
+    const store = createEntityStore(db, { keyringSecret })
     // NOTIFY would trigger the rebuild too; asking directly saves the round trip.
     store.onWrite((version) => builder.request(version))
 
-    let cluster: { address: string; registry: DataPlaneRegistry } | undefined
+    const nodeId = randomUUID()
+    let cluster: { address: string; registry: DataPlaneRegistry; clustering: ClusteringRoutesOptions } | undefined
     if (options.serveCluster) {
       const listen = settings.cluster_listen[0]
       if (!listen)
         throw new TurnpikeError('INVALID_OPTIONS', 'a control plane needs cluster_listen to serve data planes')
+      const identity = loadClusterIdentity(settings)
+      const registryStore = createRegistryStore(db)
+      const registry = new DataPlaneRegistry({
+        store: registryStore,
+        logger,
+        controlPlaneId: nodeId,
+        purgeDelaySeconds: settings.cluster_data_plane_purge_delay,
+      })
+      registry.start()
+      closers.push(() => registry.close())
       const sync = await startSyncServer({
         feed: builder,
         logger,
         listen,
-        credentials: clusterCredentials(settings, logger),
+        credentials: clusterCredentials(settings, identity, logger),
+        identity,
+        registry,
+        maxPayload: settings.cluster_max_payload,
       })
       closers.push(sync.close)
-      cluster = sync
+      const metrics = clusterMetrics(registry, builder)
+      cluster = {
+        address: sync.address,
+        registry,
+        clustering: { role: settings.role, registry, store: registryStore, metrics },
+      }
     }
 
-    const admin = buildAdminApi({ store, db, settings, logger, nodeId: randomUUID(), feed: builder })
+    const admin = buildAdminApi({
+      store,
+      db,
+      settings,
+      logger,
+      nodeId,
+      feed: builder,
+      clustering: cluster?.clustering ?? { role: settings.role },
+    })
     closers.push(() => admin.close())
+    const exposed = settings.admin_listen.filter((a) => !/^(127\.|::1$|localhost$)/.test(a.host))
+    if (exposed.length && !settings.admin_token)
+      log.warn(
+        { admin_listen: exposed },
+        'the Admin API listens beyond loopback without admin_token: anyone who can reach it controls the gateway',
+      )
     const adminUrl = await listenAdminApi(admin, settings.admin_listen, logger)
 
     let closing: Promise<void> | undefined

@@ -254,7 +254,10 @@ describe('data plane end to end', () => {
     const seen = json(res)
     assert.equal(seen.url, '/a/c?x=1&y')
     assert.equal(seen.headers.host, `127.0.0.1:${upstreamPort}`)
-    assert.equal(seen.headers['x-forwarded-for'], '10.0.0.1, 127.0.0.1')
+    // The client is not in trusted_ips: its X-Forwarded-For is replaced, not extended.
+    assert.equal(seen.headers['x-forwarded-for'], '127.0.0.1')
+    assert.match(seen.headers['x-turnpike-request-id'], /^[0-9a-f]{32}$/)
+    assert.equal(res.headers['x-turnpike-request-id'], seen.headers['x-turnpike-request-id'])
     assert.equal(seen.headers['x-forwarded-proto'], 'http')
     assert.equal(seen.headers['x-forwarded-host'], 'api.example.com')
     assert.equal(seen.headers['x-forwarded-port'], proxyPort)

@@ -2,6 +2,10 @@
 import type { Logger, Settings } from '@turnpike/shared'
 import type { ConfigSource } from './config-source/config-source.ts'
 import { GrpcConfigSource } from './config-source/grpc-config-source.ts'
+import { bootFromLocalConfig } from './config-source/local-config.ts'
+import { SnapshotCache } from './config-source/snapshot-cache.ts'
+import { loadCustomPlugins } from './plugins/load-custom.ts'
+import { renderMetrics } from './plugins/prometheus/metrics.ts'
 import { ProxyServer } from './proxy/proxy-server.ts'
 import { SnapshotApplier } from './runtime/snapshot-applier.ts'
 import { StatusServer } from './status/status-server.ts'
@@ -19,6 +23,8 @@ export interface DataPlaneOptions {
 export interface DataPlane {
   /** URL of the first proxy listener ('' when proxy_listen is off). */
   proxyUrl: string
+  /** URLs of every proxy listener, in `proxy_listen` order (https:// for `ssl` ones). */
+  proxyUrls: string[]
   /** URL of the first status listener ('' when status_listen is off). */
   statusUrl: string
   /** Graceful shutdown: stop accepting, drain in-flight requests (bounded), close the stream and upstream pools. */
@@ -29,12 +35,19 @@ export async function startDataPlane(opts: DataPlaneOptions): Promise<DataPlane>
   const { settings } = opts
   const logger = opts.logger.child({ plane: 'data' })
   const shutdownTimeoutMs = opts.shutdownTimeoutMs ?? 10_000
+  // Custom plugins first: any snapshot applied below may configure them.
+  if (settings.plugins_dir) await loadCustomPlugins(settings.plugins_dir, logger)
   const source = opts.source ?? new GrpcConfigSource({ settings, logger })
-  const pools = new UpstreamPools(logger)
+  const pools = new UpstreamPools(logger, { allowLinkLocal: settings.upstream_allow_link_local })
   const applier = new SnapshotApplier(pools, logger)
-  const proxy = new ProxyServer(applier, logger)
+  const proxy = new ProxyServer(applier, logger, settings)
   const status = new StatusServer(
-    { config: () => applier.currentRef(), sync: () => source.status(), proxy: proxy.stats },
+    {
+      config: () => applier.currentRef(),
+      sync: () => source.status(),
+      proxy: proxy.stats,
+      metrics: () => renderMetrics(proxy.stats),
+    },
     logger,
   )
 
@@ -48,9 +61,21 @@ export async function startDataPlane(opts: DataPlaneOptions): Promise<DataPlane>
     await pools.closeAll(0)
     throw err
   }
+  // A data plane fed by its control plane boots from its cache, else the fallback file, and persists every config.
+  const cache = opts.source ? undefined : new SnapshotCache({ prefix: settings.prefix, logger })
+  if (cache) {
+    applier.onApplied((snapshot) => cache.save(snapshot))
+    await bootFromLocalConfig({
+      cache,
+      declarativeConfig: settings.declarative_config,
+      keyringSecret: settings.keyring_secret,
+      apply: (snapshot) => applier.apply(snapshot),
+      logger,
+    })
+  }
   source.start(
     (snapshot) => applier.apply(snapshot),
-    () => applier.currentRef(),
+    () => applier.currentSnapshot(),
   )
 
   let closing: Promise<void> | undefined
@@ -58,11 +83,13 @@ export async function startDataPlane(opts: DataPlaneOptions): Promise<DataPlane>
     logger.info('data plane shutting down')
     await Promise.all([source.stop(), proxy.close(shutdownTimeoutMs), status.close()])
     await applier.close()
+    await cache?.flush()
     await pools.closeAll(shutdownTimeoutMs)
     logger.info('data plane stopped')
   }
   return {
     proxyUrl: proxyUrls[0] ?? '',
+    proxyUrls,
     statusUrl: statusUrls[0] ?? '',
     close: () => {
       closing ??= shutdown()

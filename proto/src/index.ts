@@ -30,12 +30,25 @@ export type ConfigSyncClientStream = grpc.ClientDuplexStream<DataPlaneMessage, C
 /** Client constructor for ConfigSync; `new ConfigSyncClient(address, credentials, options)`. */
 export const ConfigSyncClient = grpc.makeGenericClientConstructor(configSyncService, 'ConfigSync')
 
-/** Channel options both sides use: big configs must stream, dead peers must be noticed. */
-export const channelOptions: grpc.ChannelOptions = {
-  'grpc.max_receive_message_length': 256 * 1024 * 1024,
-  'grpc.max_send_message_length': 256 * 1024 * 1024,
-  'grpc.keepalive_time_ms': 10_000,
-  'grpc.keepalive_timeout_ms': 5_000,
-  'grpc.keepalive_permit_without_calls': 1,
-  'grpc.http2.min_ping_interval_without_data_ms': 5_000,
+/** Room for a message's fields besides its payload. */
+const ENVELOPE_BYTES = 64 * 1024
+
+/**
+ * Channel options both sides use. Message limits follow `cluster_max_payload` (grpc-js's 4 MiB default
+ * is far too small for big configs); keepalive pings notice a dead peer within ~10 s even when no
+ * message is due.
+ */
+export function channelOptionsFor(maxPayloadBytes: number): grpc.ChannelOptions {
+  return {
+    'grpc.max_receive_message_length': maxPayloadBytes + ENVELOPE_BYTES,
+    'grpc.max_send_message_length': maxPayloadBytes + ENVELOPE_BYTES,
+    'grpc.keepalive_time_ms': 5_000,
+    'grpc.keepalive_timeout_ms': 5_000,
+    'grpc.keepalive_permit_without_calls': 1,
+    // Below the peer's keepalive time, or the server would answer its pings with GOAWAY.
+    'grpc.http2.min_ping_interval_without_data_ms': 4_000,
+  }
 }
+
+/** The options for the default `cluster_max_payload` (128 MiB). */
+export const channelOptions: grpc.ChannelOptions = channelOptionsFor(128 * 1024 * 1024)

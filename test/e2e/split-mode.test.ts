@@ -1,12 +1,20 @@
 /**
- * Split mode with real processes: a control plane on the machine's Postgres and two data planes.
- * Config written through the Admin API reaches both; they keep serving when the control plane dies.
+ * Split mode with real processes: a control plane on the machine's Postgres and two data planes, over shared
+ * cluster mTLS (the default) with a pair from `turnpike cert gen`. Config written through the Admin API reaches
+ * both; the CP lists them; they keep serving when the control plane dies.
  */
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { get, sendForm } from '../support/http.ts'
 import { postgresUnavailable, scratchDatabase } from '../support/postgres.ts'
-import { freePort, spawnTurnpike, type TurnpikeProcess, tempDir, waitFor } from '../support/processes.ts'
+import {
+  clusterCertEnv,
+  freePort,
+  spawnTurnpike,
+  type TurnpikeProcess,
+  tempDir,
+  waitFor,
+} from '../support/processes.ts'
 import { startEchoUpstream } from '../support/upstream.ts'
 
 const missing = await postgresUnavailable()
@@ -23,13 +31,14 @@ test('split mode: control plane on Postgres feeds two data planes', { skip: miss
 
   const adminPort = await freePort()
   const clusterPort = await freePort()
+  const mtls = await clusterCertEnv(tempDir('cert'))
   const cp = spawnTurnpike({
     TURNPIKE_ROLE: 'control_plane',
     TURNPIKE_DATABASE: 'postgres',
     TURNPIKE_PG_DATABASE: db.name,
     TURNPIKE_ADMIN_LISTEN: `127.0.0.1:${adminPort}`,
     TURNPIKE_CLUSTER_LISTEN: `127.0.0.1:${clusterPort}`,
-    TURNPIKE_CLUSTER_MTLS: 'off',
+    ...mtls,
     TURNPIKE_PREFIX: tempDir('cp'),
   })
   procs.push(cp)
@@ -43,7 +52,7 @@ test('split mode: control plane on Postgres feeds two data planes', { skip: miss
       spawnTurnpike({
         TURNPIKE_ROLE: 'data_plane',
         TURNPIKE_CLUSTER_CONTROL_PLANE: `127.0.0.1:${clusterPort}`,
-        TURNPIKE_CLUSTER_MTLS: 'off',
+        ...mtls,
         TURNPIKE_PROXY_LISTEN: `127.0.0.1:${proxyPort}`,
         TURNPIKE_STATUS_LISTEN: `127.0.0.1:${statusPort}`,
         TURNPIKE_PREFIX: tempDir(`dp${i}`),
@@ -71,6 +80,14 @@ test('split mode: control plane on Postgres feeds two data planes', { skip: miss
       assert.equal(r.json.url, '/base/hello?x=1')
       assert.match(String((r.json.headers as Record<string, string>)['x-forwarded-for']), /127\.0\.0\.1/)
     }
+
+    const planes = await waitFor('both data planes listed in sync', async () => {
+      const res = await get(`${admin}/clustering/data-planes`)
+      const data = (res.json.data ?? []) as Record<string, unknown>[]
+      return data.length === 2 && data.every((d) => d.sync_status === 'normal') ? data : undefined
+    })
+    for (const dp of planes)
+      assert.ok((dp.cert_details as { expiry_timestamp: number }).expiry_timestamp > Date.now() / 1000)
 
     const patched = await sendForm('PATCH', `${admin}/routes/mock`, { paths: ['/v2'] })
     assert.equal(patched.status, 200, patched.text)

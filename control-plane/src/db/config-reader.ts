@@ -49,14 +49,14 @@ export async function readConfig(database: Database, options: ReadConfigOptions 
         }
         let q = trx.selectFrom(def.name).selectAll().orderBy('id')
         if (def.ttl) q = q.where((eb) => eb.or([eb(EXPIRES_AT, 'is', null), eb(EXPIRES_AT, '>', now)]))
-        out[def.name] = rows(def, await q.execute())
+        out[def.name] = snapshotRows(def, await q.execute())
       }
       return { version: Number(revision.version), entities: out }
     })
 }
 
 /** Snapshot rows: `expires_at` only where an expiry is set. */
-function rows(def: EntityDef, raw: Record<string, unknown>[]): EntityRow[] {
+export function snapshotRows(def: EntityDef, raw: Record<string, unknown>[]): EntityRow[] {
   return raw.map((r) => {
     const row = fromRow(def, r)
     if (def.ttl && row[EXPIRES_AT] === null) delete row[EXPIRES_AT]

@@ -13,6 +13,7 @@ const NON_ENTITY_TABLES = new Set([
   'kysely_migration',
   'kysely_migration_lock',
   'clustering_data_planes',
+  'config_changes',
 ])
 const ON_DELETE = { restrict: 'r', cascade: 'c', null: 'n' } as const
 

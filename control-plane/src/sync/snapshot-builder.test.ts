@@ -1,6 +1,15 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
-import { type Snapshot, type SnapshotFeed, services } from '@turnpike/shared'
+import {
+  consumers,
+  keyauthCredentials,
+  routes,
+  type Snapshot,
+  type SnapshotFeed,
+  sealSnapshot,
+  services,
+} from '@turnpike/shared'
+import { untrackedTables } from '../db/change-reader.ts'
 import { type ConfigRead, readConfig } from '../db/config-reader.ts'
 import { type Database, openDatabase } from '../db/database.ts'
 import { createEntityStore } from '../db/entity-store.ts'
@@ -100,6 +109,37 @@ for (const target of testDatabases) {
       release!()
       await snapshotWhere(builder, (s) => s.version === 1010)
       assert.equal(reads, 3, 'the start, the held build, then one build for all nine requests')
+    })
+
+    it('builds incrementally from the changed rows, to exactly what a full read gives', async () => {
+      assert.deepEqual(await untrackedTables(t.db), [], 'every snapshot table records its changes')
+      const builder = await start(t.db)
+      const store = createEntityStore(t.db)
+      store.onWrite((v) => builder.request(v))
+      /** The snapshot the builder made for the current revision, checked against a full read of it. */
+      const same = async () => {
+        const v = (await readConfig(t.db)).version
+        const at = await snapshotWhere(builder, (s) => s.version === v)
+        const full = await readConfig(t.db)
+        assert.equal(at.hash, sealSnapshot(full.version, full.entities).hash, `version ${v}`)
+        return at
+      }
+      const svc = await store.insert(services, { name: 'inc', host: 'inc.test' })
+      const route = await store.insert(routes, { name: 'inc-r', paths: ['/inc'], service: { id: svc.id } })
+      await same()
+      const untouched = builder.current()!.entities.consumers
+      await store.update(routes, route.id, { paths: ['/inc2'] })
+      await same()
+      assert.equal(builder.current()!.entities.consumers, untouched, 'untouched collections are carried over')
+      const c = await store.insert(consumers, { username: 'inc-user' })
+      await store.insert(keyauthCredentials, { consumer: { id: c.id }, key: 'inc-key' })
+      await same()
+      // The cascade deletes the credential through the database alone.
+      await store.delete(consumers, c.id)
+      await store.delete(routes, route.id)
+      await store.delete(services, svc.id)
+      const last = await same()
+      assert.ok(!last.entities.services?.some((x) => x.id === svc.id))
     })
 
     it('keeps the last snapshot while the database cannot be read, and recovers', async () => {

@@ -1,9 +1,12 @@
 /**
  * Keeps the current snapshot: rebuilt on NOTIFY from any CP replica and after local writes, with
  * builds coalesced (one running, at most one more queued). A failed build keeps the last snapshot.
+ * Builds are incremental where they can be: only the rows `config_changes` names are read and merged into the
+ * previous snapshot; the first build, and one every `fullEveryMs`, reads everything.
  */
 import type { Logger, Snapshot, SnapshotFeed } from '@turnpike/shared'
-import { sealSnapshot } from '@turnpike/shared'
+import { applyChanges, sealSnapshot } from '@turnpike/shared'
+import { type ChangeRead, readChangesSince, untrackedTables } from '../db/change-reader.ts'
 import { CONFIG_CHANNEL, type ConfigRead, readConfig } from '../db/config-reader.ts'
 import type { Database } from '../db/database.ts'
 
@@ -24,10 +27,25 @@ export async function startSnapshotBuilder(options: {
   database: Database
   logger: Logger
   read?: () => Promise<ConfigRead>
+  /** The changes since a version (incremental builds); absent when `read` is replaced, so tests see every read. */
+  readChanges?: (since: number, expiredSince: number) => Promise<ChangeRead>
+  /** A full read at least this often, as a safety net under the incremental builds (default 10 min). */
+  fullEveryMs?: number
 }): Promise<SnapshotBuilder> {
   const { database } = options
   const read = options.read ?? (() => readConfig(database))
   const log = options.logger.child({ component: 'snapshot-builder' })
+  let readChanges = options.readChanges ?? (options.read ? undefined : (since, expired) => readChangesSince(database, since, expired))
+  const fullEveryMs = options.fullEveryMs ?? 10 * 60_000
+  if (readChanges) {
+    const untracked = await untrackedTables(database).catch(() => ['(unknown)'])
+    if (untracked.length) {
+      log.warn({ untracked }, 'snapshot tables without change tracking: every build reads the whole config')
+      readChanges = undefined
+    }
+  }
+  let lastFull = 0
+  let lastReadAt = 0
   const listeners = new Set<(snapshot: Snapshot) => void>()
   let current: Snapshot | undefined
   // Highest version asked for and not yet built; Infinity when unknown (a resumed LISTEN, a retry).
@@ -38,10 +56,33 @@ export async function startSnapshotBuilder(options: {
   let retryDelay = RETRY_MIN_MS
   let closed = false
 
+  /** The next snapshot from the changed rows alone, or undefined when a full read is needed. */
+  async function incremental(base: Snapshot): Promise<Snapshot | null | undefined> {
+    if (!readChanges || Date.now() - lastFull > fullEveryMs) return undefined
+    const started = performance.now()
+    const r = await readChanges(base.version, lastReadAt)
+    if (r.full) return undefined
+    if (r.version <= base.version) return null
+    lastReadAt = r.readAt
+    const next = await applyChanges(base, r.changes, r.version)
+    const rows = Object.values(r.changes).reduce((n, c) => n + c.upserts.length + c.deletes.length, 0)
+    log.debug({ version: r.version, rows, ms: Math.round(performance.now() - started) }, 'incremental build')
+    return next
+  }
+
   async function build(): Promise<void> {
-    const config = await read()
-    if (current && config.version <= current.version) return
-    current = sealSnapshot(config.version, config.entities)
+    // Without incremental reads the full read starts synchronously, as callers (and tests) expect.
+    let next = current && readChanges ? await incremental(current) : undefined
+    if (next === null) return
+    if (!next) {
+      const startedAt = Math.floor(Date.now() / 1000)
+      const config = await read()
+      if (current && config.version <= current.version) return
+      next = sealSnapshot(config.version, config.entities)
+      lastFull = Date.now()
+      lastReadAt = startedAt
+    }
+    current = next
     log.info({ version: current.version, hash: current.hash }, 'config snapshot built')
     for (const listener of listeners) {
       try {

@@ -8,6 +8,7 @@ import {
   DataPlaneMessageSchema,
   grpc,
 } from '@turnpike/proto'
+import { applyChanges, decodeChangeLines, decompressPayload, type Snapshot, sealSnapshot } from '@turnpike/shared'
 
 type StreamClient = grpc.Client & { stream(): ConfigSyncClientStream }
 type MessageInit = Parameters<typeof create<typeof DataPlaneMessageSchema>>[1]
@@ -21,12 +22,15 @@ export interface RawDataPlane {
   close(): void
 }
 
-export function connectRawDataPlane(address: string): RawDataPlane {
-  const client = new ConfigSyncClient(
-    address,
-    grpc.credentials.createInsecure(),
-    channelOptions,
-  ) as unknown as StreamClient
+export function connectRawDataPlane(
+  address: string,
+  credentials: grpc.ChannelCredentials = grpc.credentials.createInsecure(),
+  options: grpc.ChannelOptions = {},
+): RawDataPlane {
+  const client = new ConfigSyncClient(address, credentials, {
+    ...channelOptions,
+    ...options,
+  }) as unknown as StreamClient
   const call = client.stream()
   const queue: ControlPlaneMessage[] = []
   const waiters: ((m: ControlPlaneMessage) => void)[] = []
@@ -54,3 +58,21 @@ export function connectRawDataPlane(address: string): RawDataPlane {
 export async function until(pred: () => boolean): Promise<void> {
   while (!pred()) await new Promise((r) => setImmediate(r))
 }
+
+/** The config a Snapshot or Delta message carries, applied to `base` for a delta (as a DP would). */
+export async function decodeConfig(message: ControlPlaneMessage, base?: Snapshot): Promise<Snapshot> {
+  const kind = message.kind
+  if (kind.case !== 'snapshot' && kind.case !== 'delta') throw new Error(`expected config, got ${kind.case}`)
+  const m = kind.value
+  const raw = await decompressPayload(m.payload, m.encoding, Number(m.rawSize), 1 << 30)
+  const changes = await decodeChangeLines(raw)
+  const version = Number(kind.case === 'snapshot' ? kind.value.version : kind.value.toVersion)
+  const start = kind.case === 'delta' ? base : sealSnapshot(0, {})
+  if (!start) throw new Error('a delta needs the base config')
+  const snapshot = await applyChanges(start, changes, version)
+  if (snapshot.hash !== m.hash) throw new Error(`hash mismatch: ${snapshot.hash} != ${m.hash}`)
+  return snapshot
+}
+
+/** A UUID for test node ids, recognizable by its last digits. */
+export const nodeUuid = (n: number) => `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`

@@ -1,4 +1,4 @@
-/** Where a data plane's snapshots come from: the CP's gRPC stream, an in-process feed, and later a file or disk cache. */
+/** Where a data plane's snapshots come from: the CP's gRPC stream or an in-process feed (the disk cache and fallback file at boot). */
 import type { Snapshot } from '@turnpike/shared'
 
 export type ApplyResult = { ok: true } | { ok: false; error: string }
@@ -20,11 +20,13 @@ export interface SyncStatus {
   control_plane: string
   /** The last connection, refusal or apply error; cleared by the next success. */
   last_error: string | null
+  /** Set while the CP refuses to push config to this node (Kong's sync_status values), and why. */
+  refusal?: { sync_status: string; message: string } | null
 }
 
 export interface ConfigSource {
-  /** Starts delivering snapshots to `onSnapshot`, one at a time; `current` reports what the node already serves. */
-  start(onSnapshot: SnapshotHandler, current: () => ConfigRef | undefined): void
+  /** Starts delivering snapshots to `onSnapshot`, one at a time; `current` is what the node serves (a delta's base). */
+  start(onSnapshot: SnapshotHandler, current: () => Snapshot | undefined): void
   /** Stops delivering and releases connections; the last applied config keeps serving. */
   stop(): Promise<void>
   status(): SyncStatus

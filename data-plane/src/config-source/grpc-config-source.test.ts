@@ -5,16 +5,38 @@ import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import {
   type ConfigSyncStream,
+  type ControlPlaneMessage,
   ControlPlaneMessageSchema,
   configSyncService,
   create,
   type DataPlaneMessage,
+  DeltaSchema,
   grpc,
   SnapshotSchema,
 } from '@turnpike/proto'
-import { type ConfigEntities, createLogger, encodeEntities, type Snapshot, sealSnapshot } from '@turnpike/shared'
-import type { ApplyResult, ConfigRef } from './config-source.ts'
-import { GrpcConfigSource } from './grpc-config-source.ts'
+import {
+  type ConfigChanges,
+  type ConfigEntities,
+  compressPayload,
+  createLogger,
+  diffSnapshots,
+  encodeChangeLines,
+  loadSettings,
+  type RowEncoding,
+  type Snapshot,
+  sealSnapshot,
+  snapshotAsChanges,
+} from '@turnpike/shared'
+import type { ApplyResult } from './config-source.ts'
+import { CAPABILITIES, GrpcConfigSource, type GrpcSourceSettings } from './grpc-config-source.ts'
+
+/** Source settings for a DP dialing `controlPlane` without TLS. */
+function sourceSettings(controlPlane: string, prefix: string, over: Record<string, string> = {}): GrpcSourceSettings {
+  return loadSettings({
+    env: {},
+    overrides: { role: 'data_plane', cluster_control_plane: controlPlane, cluster_mtls: 'off', prefix, ...over },
+  })
+}
 
 const S1 = '00000000-0000-4000-8000-000000000001'
 const R1 = '00000000-0000-4000-8000-0000000000a1'
@@ -26,36 +48,69 @@ const GOOD: ConfigEntities = {
 /** A stream as seen by the test CP: messages are read in order, nothing is lost between reads. */
 class Peer {
   readonly call: ConfigSyncStream
-  readonly #messages: AsyncIterator<DataPlaneMessage>
+  readonly messages: AsyncIterator<DataPlaneMessage>
   constructor(call: ConfigSyncStream) {
     this.call = call
-    this.#messages = call[Symbol.asyncIterator]()
+    this.messages = call[Symbol.asyncIterator]()
   }
   async next(): Promise<DataPlaneMessage['kind']> {
     for (;;) {
-      const { value, done } = await this.#messages.next()
+      const { value, done } = await this.messages.next()
       if (done) throw new Error('stream ended')
       // Periodic heartbeats are not what these tests wait for.
       if (value.kind.case !== 'heartbeat') return value.kind
     }
   }
   sendSnapshot(snapshot: Snapshot, nonce: string, hash = snapshot.hash): void {
-    this.call.write(
-      create(ControlPlaneMessageSchema, {
-        kind: {
-          case: 'snapshot',
-          value: create(SnapshotSchema, {
-            version: BigInt(snapshot.version),
-            hash,
-            partHashes: snapshot.part_hashes,
-            nonce,
-            encoding: 'json+gzip',
-            payload: encodeEntities(snapshot.entities),
-          }),
-        },
-      }),
+    void encode(snapshotAsChanges(snapshot), 'rows+gzip').then(({ payload, rawSize }) =>
+      this.call.write(
+        create(ControlPlaneMessageSchema, {
+          kind: {
+            case: 'snapshot',
+            value: create(SnapshotSchema, {
+              version: BigInt(snapshot.version),
+              hash,
+              partHashes: snapshot.part_hashes,
+              nonce,
+              encoding: 'rows+gzip',
+              payload,
+              rawSize,
+            }),
+          },
+        }),
+      ),
     )
   }
+  sendDelta(base: { version: number; hash: string }, next: Snapshot, changes: ConfigChanges, nonce: string): void {
+    void encode(changes, 'rows+zstd').then(({ payload, rawSize }) =>
+      this.call.write(
+        create(ControlPlaneMessageSchema, {
+          kind: {
+            case: 'delta',
+            value: create(DeltaSchema, {
+              fromVersion: BigInt(base.version),
+              fromHash: base.hash,
+              toVersion: BigInt(next.version),
+              hash: next.hash,
+              partHashes: next.part_hashes,
+              nonce,
+              encoding: 'rows+zstd',
+              payload,
+              rawSize,
+            }),
+          },
+        }),
+      ),
+    )
+  }
+  send(kind: ControlPlaneMessage['kind']): void {
+    this.call.write(create(ControlPlaneMessageSchema, { kind }))
+  }
+}
+
+async function encode(changes: ConfigChanges, encoding: RowEncoding): Promise<{ payload: Buffer; rawSize: bigint }> {
+  const raw = await encodeChangeLines(changes)
+  return { payload: await compressPayload(raw, encoding), rawSize: BigInt(raw.length) }
 }
 
 /** A control plane stub: hands every new stream to the test. */
@@ -92,13 +147,13 @@ describe('GrpcConfigSource', () => {
   let prefix: string
   let cp: TestControlPlane
   let source: GrpcConfigSource
-  let served: ConfigRef | undefined
+  let served: Snapshot | undefined
   const applied: Snapshot[] = []
   /** Stands in for the applier: rejects routes without paths, as a real validation failure would. */
   const onSnapshot = async (s: Snapshot): Promise<ApplyResult> => {
-    if (s.entities.routes.some((r) => !r.paths)) return { ok: false, error: 'invalid snapshot: routes need paths' }
+    if (s.entities.routes!.some((r) => !r.paths)) return { ok: false, error: 'invalid snapshot: routes need paths' }
     applied.push(s)
-    served = { version: s.version, hash: s.hash }
+    served = s
     return { ok: true }
   }
 
@@ -107,7 +162,10 @@ describe('GrpcConfigSource', () => {
     cp = new TestControlPlane()
     await cp.start()
     source = new GrpcConfigSource({
-      settings: { cluster_control_plane: `127.0.0.1:${cp.port}`, cluster_mtls: 'off', prefix },
+      settings: sourceSettings(`127.0.0.1:${cp.port}`, prefix, {
+        cluster_dp_labels: 'region:eu-west,tier:edge',
+        plugins: 'key-auth,cors',
+      }),
       logger: createLogger('silent'),
       backoff: { initialMs: 20, maxMs: 200 },
     })
@@ -123,7 +181,7 @@ describe('GrpcConfigSource', () => {
   let first: Peer
   let good: Snapshot
 
-  it('says Hello with a persisted node id and nothing served yet', async () => {
+  it('says Hello with a persisted node id, its plugins, labels and capabilities, and nothing served yet', async () => {
     first = await cp.nextPeer()
     const hello = await first.next()
     assert.equal(hello.case, 'hello')
@@ -133,6 +191,9 @@ describe('GrpcConfigSource', () => {
     assert.equal(hello.value.configHash, '')
     assert.equal(hello.value.configVersion, 0n)
     assert.ok(hello.value.hostname)
+    assert.deepEqual(hello.value.plugins.map((p) => p.name).sort(), ['cors', 'key-auth'])
+    assert.deepEqual(hello.value.labels, { region: 'eu-west', tier: 'edge' })
+    assert.deepEqual(hello.value.capabilities, CAPABILITIES)
   })
 
   it('applies a snapshot and Acks it with version, hash and nonce', async () => {
@@ -144,12 +205,12 @@ describe('GrpcConfigSource', () => {
     assert.equal(ack.value.hash, good.hash)
     assert.equal(ack.value.nonce, 'nonce-1')
     assert.equal(applied.length, 1)
-    assert.deepEqual(applied[0].entities, good.entities)
+    assert.deepEqual(applied[0]!.entities, good.entities)
     assert.equal(source.status().state, 'connected')
   })
 
   it('Nacks a snapshot whose content does not match its hash, without applying it', async () => {
-    const tampered = sealSnapshot(8, { ...GOOD, routes: [{ ...GOOD.routes[0], paths: ['/evil'] }] })
+    const tampered = sealSnapshot(8, { ...GOOD, routes: [{ ...GOOD.routes![0]!, paths: ['/evil'] }] })
     first.sendSnapshot(tampered, 'nonce-2', good.hash)
     const nack = await first.next()
     assert.equal(nack.case, 'nack')
@@ -168,13 +229,61 @@ describe('GrpcConfigSource', () => {
     assert.match(source.status().last_error ?? '', /routes need paths/)
   })
 
+  it('applies a delta to the config it serves, and Nacks one from another base', async () => {
+    const next = sealSnapshot(10, { ...GOOD, routes: [{ ...GOOD.routes![0]!, paths: ['/v10'] }] })
+    const before = served
+    first.sendDelta(good, next, diffSnapshots(good, next), 'nonce-d1')
+    const ack = await first.next()
+    assert.equal(ack.case, 'ack')
+    assert.equal(ack.value.version, 10n)
+    assert.equal(served?.hash, next.hash)
+    assert.deepEqual(served?.entities.routes?.[0]?.paths, ['/v10'])
+    assert.equal(served?.entities.services, before?.entities.services, 'untouched collections are shared')
+
+    first.sendDelta(good, sealSnapshot(11, GOOD), {}, 'nonce-d2')
+    const nack = await first.next()
+    assert.equal(nack.case, 'nack')
+    assert.match(nack.value.error, /delta base mismatch: this node serves version 10/)
+    good = next
+  })
+
+  it('Nacks config using a plugin it does not run, and shows a refusal in its status', async () => {
+    const withPlugin = sealSnapshot(12, { ...GOOD, plugins: [{ id: R1, name: 'rate-limiting' }] })
+    first.sendSnapshot(withPlugin, 'nonce-5')
+    const nack = await first.next()
+    assert.equal(nack.case, 'nack')
+    assert.match(nack.value.error, /plugins not available on this data plane: rate-limiting/)
+
+    first.send({
+      case: 'refusal',
+      value: { syncStatus: 'plugin_set_incompatible', message: 'missing: rate-limiting', version: 12n } as never,
+    })
+    await waitFor(() => source.status().refusal != null, 'refusal')
+    assert.deepEqual(source.status().refusal, {
+      sync_status: 'plugin_set_incompatible',
+      message: 'missing: rate-limiting',
+    })
+    assert.equal(served?.hash, good.hash, 'the config it had keeps serving')
+  })
+
+  it('answers control plane heartbeats with what it serves', async () => {
+    first.send({ case: 'heartbeat', value: { configVersion: 10n, configHash: '', sentAtMs: 1n } as never })
+    for (;;) {
+      const { value, done } = await first.messages.next()
+      assert.ok(!done)
+      if (value.kind.case !== 'heartbeat') continue
+      assert.equal(value.kind.value.configHash, good.hash)
+      break
+    }
+  })
+
   it('reconnects when the control plane ends the stream, announcing what it serves', async () => {
     first.call.end()
     const second = await cp.nextPeer()
     const hello = await second.next()
     assert.equal(hello.case, 'hello')
     assert.equal(hello.value.configHash, good.hash)
-    assert.equal(hello.value.configVersion, 7n)
+    assert.equal(hello.value.configVersion, 10n)
     assert.equal(hello.value.nodeId, (await readFile(join(prefix, 'node_id'), 'utf8')).trim())
     second.sendSnapshot(good, 'nonce-4')
     assert.equal((await second.next()).case, 'ack')
@@ -198,21 +307,56 @@ describe('GrpcConfigSource', () => {
 
   it('keeps the same node id across instances', async () => {
     const again = new GrpcConfigSource({
-      settings: { cluster_control_plane: '127.0.0.1:1', cluster_mtls: 'off', prefix },
+      settings: sourceSettings('127.0.0.1:1', prefix),
       logger: createLogger('silent'),
     })
     assert.equal(await again.nodeId(), await source.nodeId())
   })
 
-  it('refuses cluster mTLS modes it cannot do yet', () => {
+  it('needs a cluster certificate unless mTLS is off, and says how to make one', () => {
     assert.throws(
       () =>
         new GrpcConfigSource({
-          settings: { cluster_control_plane: '127.0.0.1:1', cluster_mtls: 'shared', prefix },
+          settings: sourceSettings('127.0.0.1:1', prefix, { cluster_mtls: 'shared' }),
           logger: createLogger('silent'),
         }),
-      /cluster_mtls = shared is not supported/,
+      /cluster_mtls=shared needs cluster_cert and cluster_cert_key.*turnpike cert gen/,
     )
+  })
+})
+
+describe('GrpcConfigSource failover', () => {
+  it('rotates through several control planes and drops one that falls silent', async () => {
+    const prefix = await mkdtemp(join(tmpdir(), 'turnpike-grpc-'))
+    const silent = new TestControlPlane()
+    await silent.start()
+    const live = new TestControlPlane()
+    await live.start()
+    const source = new GrpcConfigSource({
+      // A dead address first, then one that accepts and never speaks, then a live one.
+      settings: sourceSettings(`127.0.0.1:1,127.0.0.1:${silent.port},127.0.0.1:${live.port}`, prefix),
+      logger: createLogger('silent'),
+      backoff: { initialMs: 20, maxMs: 100 },
+      deadlineMs: 300,
+    })
+    source.start(
+      async () => ({ ok: true }),
+      () => undefined,
+    )
+    try {
+      const quiet = await silent.nextPeer()
+      assert.equal((await quiet.next()).case, 'hello')
+      const peer = await live.nextPeer()
+      assert.equal((await peer.next()).case, 'hello')
+      peer.sendSnapshot(sealSnapshot(1, GOOD), 'n1')
+      assert.equal((await peer.next()).case, 'ack')
+      assert.equal(source.status().control_plane, `127.0.0.1:${live.port}`)
+    } finally {
+      await source.stop()
+      silent.server.forceShutdown()
+      live.server.forceShutdown()
+      await rm(prefix, { recursive: true, force: true })
+    }
   })
 })
 

@@ -1,6 +1,7 @@
 /**
  * Snapshots from the control plane's gRPC stream (role data_plane). The DP dials, says Hello with what it serves,
- * then answers every Snapshot with an Ack or a Nack. When the stream ends or fails it redials forever with
+ * its plugins and capabilities, then answers every Snapshot or Delta with an Ack or a Nack. When the stream ends,
+ * fails or falls silent past its deadline it redials forever, rotating through the configured control planes with
  * jittered exponential backoff; the config it serves stays live meanwhile.
  */
 import { hostname } from 'node:os'
@@ -9,7 +10,7 @@ import {
   ConfigSyncClient,
   type ConfigSyncClientStream,
   type ControlPlaneMessage,
-  channelOptions,
+  channelOptionsFor,
   create,
   type DataPlaneMessage,
   DataPlaneMessageSchema,
@@ -17,72 +18,129 @@ import {
   HeartbeatSchema,
   HelloSchema,
   NackSchema,
-  type Snapshot as WireSnapshot,
 } from '@turnpike/proto'
-import { type Logger, type Settings, TURNPIKE_VERSION, TurnpikeError } from '@turnpike/shared'
+import {
+  checkSharedServer,
+  type Logger,
+  loadClusterIdentity,
+  ROW_ENCODINGS,
+  type Settings,
+  type Snapshot,
+  TURNPIKE_VERSION,
+} from '@turnpike/shared'
 import { type BackoffOptions, backoffDelay, DEFAULT_BACKOFF } from './backoff.ts'
-import type { ConfigRef, ConfigSource, SnapshotHandler, SyncState, SyncStatus } from './config-source.ts'
-import { decodeSnapshotMessage } from './decode-snapshot.ts'
+import type { ConfigSource, SnapshotHandler, SyncState, SyncStatus } from './config-source.ts'
+import { decodeDeltaMessage, decodeSnapshotMessage } from './decode-config.ts'
 import { LatestOnlyQueue } from './latest-only-queue.ts'
 import { loadNodeId } from './node-id.ts'
+import { availablePlugins, type PluginVersion } from './plugin-set.ts'
+
+export type GrpcSourceSettings = Pick<
+  Settings,
+  | 'cluster_control_plane'
+  | 'cluster_mtls'
+  | 'cluster_cert'
+  | 'cluster_cert_key'
+  | 'cluster_ca_cert'
+  | 'cluster_server_name'
+  | 'cluster_allowed_common_names'
+  | 'cluster_dp_labels'
+  | 'cluster_max_payload'
+  | 'plugins'
+  | 'prefix'
+>
 
 export interface GrpcConfigSourceOptions {
-  settings: Pick<Settings, 'cluster_control_plane' | 'cluster_mtls' | 'prefix'>
+  settings: GrpcSourceSettings
   logger: Logger
   backoff?: BackoffOptions
-  /** How often the DP reports its config on an open stream. */
+  /** How often the DP reports its config unprompted on an open stream (it also answers every CP heartbeat). */
   heartbeatMs?: number
+  /** A stream the CP has been silent on for this long is dropped and redialed (the CP heartbeats every 5 s). */
+  deadlineMs?: number
+  /** The plugins reported in Hello; defaults to the `plugins` setting over the shared definitions. */
+  plugins?: PluginVersion[]
 }
 
 const READY_DEADLINE_MS = 60_000
+/** A decompressed payload may be this many times `cluster_max_payload` (configs compress ~5×). */
+const RAW_PAYLOAD_FACTOR = 16
+
+/** What this DP understands, announced in Hello. */
+export const CAPABILITIES = ['delta', ...ROW_ENCODINGS.map((e) => `encoding:${e}`)]
+
+type ConfigMessage = Extract<ControlPlaneMessage['kind'], { case: 'snapshot' | 'delta' }>
 
 interface Pending {
   call: ConfigSyncClientStream
-  message: WireSnapshot
+  message: ConfigMessage
 }
 
 type StreamClient = grpc.Client & { stream(): ConfigSyncClientStream }
 
 export class GrpcConfigSource implements ConfigSource {
-  readonly #address: string
+  readonly #addresses: string[]
   readonly #prefix: string
   readonly #logger: Logger
   readonly #backoff: BackoffOptions
   readonly #heartbeatMs: number
+  readonly #deadlineMs: number
   readonly #credentials: grpc.ChannelCredentials
+  readonly #channelOptions: grpc.ChannelOptions
+  readonly #maxRawBytes: number
+  readonly #labels: Record<string, string>
+  readonly #plugins: PluginVersion[]
+  #addressIndex = -1
   #state: SyncState = 'disconnected'
   #lastError: string | null = null
+  #refusal: SyncStatus['refusal'] = null
   #stopped = true
   #attempt = 0
   #nodeId: Promise<string> | null = null
   #client: StreamClient | null = null
   #call: ConfigSyncClientStream | null = null
+  #lastHeard = 0
   #retryTimer: NodeJS.Timeout | null = null
   #heartbeatTimer: NodeJS.Timeout | null = null
   #onSnapshot: SnapshotHandler | null = null
-  #current: () => ConfigRef | undefined = () => undefined
+  #current: () => Snapshot | undefined = () => undefined
   readonly #queue: LatestOnlyQueue<Pending>
 
   constructor(opts: GrpcConfigSourceOptions) {
     const { settings } = opts
-    if (settings.cluster_mtls !== 'off')
-      throw new TurnpikeError(
-        'INVALID_OPTIONS',
-        `cluster_mtls = ${settings.cluster_mtls} is not supported by this data plane yet; set cluster_mtls = off`,
-      )
-    this.#address = settings.cluster_control_plane
+    this.#addresses = settings.cluster_control_plane.split(',').map((a) => a.trim())
     this.#prefix = settings.prefix
-    this.#logger = opts.logger.child({ component: 'config-source', source: 'grpc', control_plane: this.#address })
+    this.#logger = opts.logger.child({ component: 'config-source', source: 'grpc' })
     this.#backoff = opts.backoff ?? DEFAULT_BACKOFF
     this.#heartbeatMs = opts.heartbeatMs ?? 30_000
-    this.#credentials = grpc.credentials.createInsecure()
+    this.#deadlineMs = opts.deadlineMs ?? 15_000
+    this.#maxRawBytes = settings.cluster_max_payload * RAW_PAYLOAD_FACTOR
+    this.#labels = settings.cluster_dp_labels
+    this.#plugins = opts.plugins ?? availablePlugins(settings.plugins)
+    this.#channelOptions = channelOptionsFor(settings.cluster_max_payload)
+    // Throws at start, naming the setting, when the certificate material is missing or wrong.
+    const identity = loadClusterIdentity(settings)
+    if (!identity) {
+      this.#logger.warn(
+        'cluster_mtls=off: config arrives unauthenticated and unencrypted; use it on a trusted network only',
+      )
+      this.#credentials = grpc.credentials.createInsecure()
+    } else {
+      this.#credentials = grpc.credentials.createSsl(
+        identity.ca,
+        identity.key,
+        identity.cert,
+        identity.mode === 'shared' ? { checkServerIdentity: (_host, peer) => checkSharedServer(identity, peer) } : {},
+      )
+      if (identity.serverName) this.#channelOptions['grpc.ssl_target_name_override'] = identity.serverName
+    }
     this.#queue = new LatestOnlyQueue(
-      (p) => this.#applySnapshot(p),
-      (err, p) => this.#logger.error({ err, version: String(p.message.version) }, 'handling snapshot failed'),
+      (p) => this.#applyConfig(p),
+      (err) => this.#logger.error({ err }, 'handling a config message failed'),
     )
   }
 
-  start(onSnapshot: SnapshotHandler, current: () => ConfigRef | undefined): void {
+  start(onSnapshot: SnapshotHandler, current: () => Snapshot | undefined): void {
     this.#onSnapshot = onSnapshot
     this.#current = current
     this.#stopped = false
@@ -99,7 +157,12 @@ export class GrpcConfigSource implements ConfigSource {
   }
 
   status(): SyncStatus {
-    return { state: this.#state, control_plane: this.#address, last_error: this.#lastError }
+    return {
+      state: this.#state,
+      control_plane: this.#addresses[Math.max(0, this.#addressIndex)]!,
+      last_error: this.#lastError,
+      refusal: this.#refusal,
+    }
   }
 
   /** The node id sent in Hello (resolves once loaded or created). */
@@ -121,11 +184,15 @@ export class GrpcConfigSource implements ConfigSource {
       return
     }
     if (this.#stopped) return
+    // Each attempt goes to the next control plane, so a dead one is skipped.
+    this.#addressIndex = (this.#addressIndex + 1) % this.#addresses.length
+    const address = this.#addresses[this.#addressIndex]!
     // A fresh channel per attempt, so our backoff (not grpc-js's, which grows to minutes) paces reconnects.
-    const client = new ConfigSyncClient(this.#address, this.#credentials, channelOptions) as unknown as StreamClient
+    const client = new ConfigSyncClient(address, this.#credentials, this.#channelOptions) as unknown as StreamClient
     const call = client.stream()
     this.#client = client
     this.#call = call
+    this.#lastHeard = Date.now()
     // Connected once the HTTP/2 transport is up (or the CP speaks first), even if the CP has nothing to send yet.
     client.waitForReady(Date.now() + READY_DEADLINE_MS, (err) => {
       if (!err) this.#markConnected(call)
@@ -141,39 +208,58 @@ export class GrpcConfigSource implements ConfigSource {
         nodeId,
         hostname: hostname(),
         version: TURNPIKE_VERSION,
+        plugins: this.#plugins,
+        labels: this.#labels,
+        capabilities: CAPABILITIES,
         configVersion: BigInt(held?.version ?? 0),
         configHash: held?.hash ?? '',
       }),
     })
+    this.#heartbeatTimer = setInterval(() => this.#tick(call), Math.min(this.#heartbeatMs, this.#deadlineMs / 3))
+    this.#heartbeatTimer.unref()
   }
 
   #markConnected(call: ConfigSyncClientStream): void {
     if (call !== this.#call || this.#state === 'connected') return
     this.#state = 'connected'
     this.#lastError = null
-    this.#logger.info('connected to control plane')
-    this.#heartbeatTimer = setInterval(() => this.#heartbeat(call), this.#heartbeatMs)
-    this.#heartbeatTimer.unref()
+    this.#logger.info({ control_plane: this.#addresses[this.#addressIndex] }, 'connected to control plane')
+  }
+
+  /** Drops a stream the CP has gone silent on; reports our config now and then. */
+  #lastReport = 0
+  #tick(call: ConfigSyncClientStream): void {
+    if (call !== this.#call) return
+    const now = Date.now()
+    if (now - this.#lastHeard > this.#deadlineMs) {
+      this.#teardown()
+      this.#scheduleReconnect(`no message from the control plane for ${now - this.#lastHeard} ms`)
+      return
+    }
+    if (now - this.#lastReport >= this.#heartbeatMs) this.#heartbeat(call)
   }
 
   #onMessage(call: ConfigSyncClientStream, message: ControlPlaneMessage): void {
     if (call !== this.#call) return
+    this.#lastHeard = Date.now()
     this.#markConnected(call)
     // The backoff resets only once the CP actually talks, so a CP that accepts and drops streams is still paced.
     this.#attempt = 0
     const kind = message.kind
     switch (kind.case) {
       case 'snapshot':
-        this.#queue.push({ call, message: kind.value })
+      case 'delta':
+        this.#queue.push({ call, message: kind })
         break
       case 'heartbeat':
         this.#heartbeat(call)
         break
       case 'refusal':
-        this.#lastError = `control plane refused this node (${kind.value.syncStatus}): ${kind.value.message}`
+        this.#refusal = { sync_status: kind.value.syncStatus, message: kind.value.message }
+        this.#lastError = `control plane refused to send config version ${kind.value.version} (${kind.value.syncStatus}): ${kind.value.message}`
         this.#logger.warn(
-          { sync_status: kind.value.syncStatus, message: kind.value.message },
-          'control plane refused this node',
+          { sync_status: kind.value.syncStatus, version: String(kind.value.version), reason: kind.value.message },
+          'control plane refused to send config this node cannot run; keeping the current config',
         )
         break
       default:
@@ -181,28 +267,47 @@ export class GrpcConfigSource implements ConfigSource {
     }
   }
 
-  async #applySnapshot({ call, message }: Pending): Promise<void> {
-    const { version, nonce } = message
+  async #applyConfig({ call, message }: Pending): Promise<void> {
+    const m = message.value
+    const version = message.case === 'snapshot' ? message.value.version : message.value.toVersion
     let error: string | undefined
     try {
-      const snapshot = decodeSnapshotMessage(message)
-      const result = await this.#onSnapshot!(snapshot)
-      if (!result.ok) error = result.error
+      const snapshot =
+        message.case === 'snapshot'
+          ? await decodeSnapshotMessage(message.value, this.#maxRawBytes)
+          : await decodeDeltaMessage(message.value, this.#current(), this.#maxRawBytes)
+      error = this.#unavailablePlugins(snapshot)
+      if (!error) {
+        const result = await this.#onSnapshot!(snapshot)
+        if (!result.ok) error = result.error
+      }
     } catch (err) {
       error = (err as Error).message
     }
     // An answer on a stream that has since been replaced would be stale.
     if (call !== this.#call) return
     if (error === undefined) {
-      this.#send(call, { case: 'ack', value: create(AckSchema, { version, hash: message.hash, nonce }) })
+      this.#refusal = null
+      this.#lastError = null
+      this.#send(call, { case: 'ack', value: create(AckSchema, { version, hash: m.hash, nonce: m.nonce }) })
     } else {
       this.#lastError = error
-      this.#logger.warn({ version: String(version), error }, 'snapshot rejected (nack)')
-      this.#send(call, { case: 'nack', value: create(NackSchema, { version, nonce, error }) })
+      this.#logger.warn({ version: String(version), kind: message.case, error }, 'config rejected (nack)')
+      this.#send(call, { case: 'nack', value: create(NackSchema, { version, nonce: m.nonce, error }) })
     }
   }
 
+  /** A config using plugins this node does not run is refused here too, should the CP not have caught it. */
+  #unavailablePlugins(snapshot: Snapshot): string | undefined {
+    const have = new Set(this.#plugins.map((p) => p.name))
+    const missing = [...new Set((snapshot.entities.plugins ?? []).map((p) => String(p.name)))].filter(
+      (n) => !have.has(n),
+    )
+    return missing.length ? `plugins not available on this data plane: ${missing.sort().join(', ')}` : undefined
+  }
+
   #heartbeat(call: ConfigSyncClientStream): void {
+    this.#lastReport = Date.now()
     const held = this.#current()
     this.#send(call, {
       case: 'heartbeat',
@@ -230,7 +335,11 @@ export class GrpcConfigSource implements ConfigSource {
     this.#state = 'disconnected'
     this.#lastError = reason
     const delay = backoffDelay(this.#attempt++, this.#backoff)
-    this.#logger.warn({ reason, retry_in_ms: delay }, 'control plane stream lost, keeping the current config')
+    const next = this.#addresses[(this.#addressIndex + 1) % this.#addresses.length]
+    this.#logger.warn(
+      { reason, control_plane: this.#addresses[this.#addressIndex], next, retry_in_ms: delay },
+      'control plane stream lost, keeping the current config',
+    )
     this.#retryTimer = setTimeout(() => void this.#connect(), delay)
   }
 

@@ -1,13 +1,21 @@
-/** The immutable, ready-to-serve form of one snapshot: the router plus an upstream (target and pool) per service. */
+/**
+ * The immutable, ready-to-serve form of one snapshot: the router, an upstream (target and pool) per service, and
+ * the certificates the TLS listeners pick by server name.
+ */
 import type { Pool } from 'undici'
+import { compilePipeline, type Pipeline, type PipelineInput } from '../pipeline/compile.ts'
 import { Router } from '../router/router.ts'
-import { PROXYABLE_PROTOCOLS, type UpstreamTarget, upstreamTarget } from '../upstream/upstream.ts'
+import { CertificateIndex } from '../tls/certificate-index.ts'
+import type { H2Origin } from '../upstream/h2-origin.ts'
+import { PROXYABLE_PROTOCOLS, type TlsMaterials, type UpstreamTarget, upstreamTarget } from '../upstream/upstream.ts'
 import type { UpstreamPools } from '../upstream/upstream-pools.ts'
 import type { ConfigRows, RouteRow, ServiceRow } from './entity-rows.ts'
 
 export interface Upstream {
   readonly target: UpstreamTarget
   readonly pool: Pool
+  /** gRPC services: the HTTP/2 session holder calls go through. */
+  readonly h2: H2Origin | null
 }
 
 export interface CompiledConfig {
@@ -16,10 +24,15 @@ export interface CompiledConfig {
   readonly router: Router
   /** Keyed by service id; only enabled services with a protocol the proxy speaks. */
   readonly upstreams: ReadonlyMap<string, Upstream>
+  /** Certificates by SNI for the TLS listeners. */
+  readonly certificates: CertificateIndex
   readonly stats: { services: number; routes: number; skipped_routes: number }
+  /** Plugin chains per route; null when the snapshot has no enabled plugin (the proxy's plugin-free path). */
+  readonly plugins: Pipeline | null
 }
 
-const HTTP_ROUTE_PROTOCOLS = new Set(['http', 'https'])
+/** Route protocols the HTTP router serves; stream routes (tcp, tls, udp) and their sources/destinations are not proxied. */
+const HTTP_ROUTE_PROTOCOLS = new Set(['http', 'https', 'grpc', 'grpcs', 'ws', 'wss'])
 
 /** Whether a route belongs in the HTTP router: Kong leaves out routes of disabled services too. */
 function isRoutable(route: RouteRow, services: ReadonlyMap<string, ServiceRow>): boolean {
@@ -29,17 +42,34 @@ function isRoutable(route: RouteRow, services: ReadonlyMap<string, ServiceRow>):
   return service.enabled && PROXYABLE_PROTOCOLS.has(service.protocol)
 }
 
-/** Compiles validated rows; takes pool references that the caller gives back with `releaseUpstreams`. */
-export function compileConfig(version: number, hash: string, rows: ConfigRows, pools: UpstreamPools): CompiledConfig {
+/**
+ * Compiles validated rows; takes pool references that the caller gives back with `releaseUpstreams`.
+ * `previous` (the config being replaced) lends its already-built TLS contexts for unchanged certificates.
+ */
+export function compileConfig(
+  version: number,
+  hash: string,
+  rows: ConfigRows,
+  pools: UpstreamPools,
+  previous?: CompiledConfig,
+  plugins?: Omit<PipelineInput, 'routes'>,
+): CompiledConfig {
   const services = new Map(rows.services.map((s) => [s.id, s]))
   const routable = rows.routes.filter((r) => isRoutable(r, services))
   const router = new Router(routable, services)
+  // Before any pool is taken: a plugin config that fails to compile rejects the snapshot with nothing to release.
+  const pipeline = plugins ? compilePipeline({ ...plugins, routes: routable }) : null
+  const certificates = new CertificateIndex(rows.certificates ?? [], rows.snis ?? [], previous?.certificates)
+  const materials: TlsMaterials = {
+    caCertificates: new Map((rows.ca_certificates ?? []).map((c) => [c.id, c.cert])),
+    certificates: new Map((rows.certificates ?? []).map((c) => [c.id, c])),
+  }
   const upstreams = new Map<string, Upstream>()
   try {
     for (const service of services.values()) {
       if (!service.enabled || !PROXYABLE_PROTOCOLS.has(service.protocol)) continue
-      const target = upstreamTarget(service)
-      upstreams.set(service.id, { target, pool: pools.acquire(target) })
+      const target = upstreamTarget(service, materials, pools.allowLinkLocal)
+      upstreams.set(service.id, { target, pool: pools.acquire(target), h2: pools.h2(target.poolKey) })
     }
   } catch (err) {
     for (const { target } of upstreams.values()) pools.release(target.poolKey)
@@ -50,7 +80,9 @@ export function compileConfig(version: number, hash: string, rows: ConfigRows, p
     hash,
     router,
     upstreams,
+    certificates,
     stats: { services: services.size, routes: routable.length, skipped_routes: rows.routes.length - routable.length },
+    plugins: pipeline,
   }
 }
 

@@ -18,6 +18,8 @@ export class SnapshotApplier {
   /** Superseded configs with requests still in flight, and how many. */
   readonly #retired = new Map<CompiledConfig, number>()
   #chain: Promise<unknown> = Promise.resolve()
+  #snapshot: Snapshot | undefined
+  readonly #listeners: ((snapshot: Snapshot) => void)[] = []
 
   constructor(pools: UpstreamPools, logger: Logger) {
     this.#pools = pools
@@ -34,11 +36,25 @@ export class SnapshotApplier {
     return c && { version: c.version, hash: c.hash }
   }
 
+  /** The snapshot being served (a delta's base, what the cache holds), if any. */
+  currentSnapshot(): Snapshot | undefined {
+    return this.#snapshot
+  }
+
+  /** Calls `listener` after each snapshot goes live (the disk cache persists it from there). */
+  onApplied(listener: (snapshot: Snapshot) => void): void {
+    this.#listeners.push(listener)
+  }
+
   /** Validates, compiles and swaps in a snapshot; calls are serialized. */
   apply(snapshot: Snapshot): Promise<ApplyResult> {
-    const result = this.#chain.then(() => {
+    const result = this.#chain.then(async () => {
+      // A fresh macrotask: decoding a big snapshot has just used its slice of the event loop.
+      await new Promise((resolve) => setImmediate(resolve))
       try {
-        return this.#apply(snapshot)
+        const r = await this.#apply(snapshot)
+        if (r.ok) this.#applied(snapshot)
+        return r
       } catch (err) {
         return this.#reject(snapshot, `snapshot could not be applied: ${(err as Error).message}`)
       }
@@ -47,7 +63,7 @@ export class SnapshotApplier {
     return result
   }
 
-  #apply(snapshot: Snapshot): ApplyResult {
+  async #apply(snapshot: Snapshot): Promise<ApplyResult> {
     const current = this.#current
     if (current?.hash === snapshot.hash) {
       if (current.version !== snapshot.version) this.#swap(withVersion(current, snapshot.version, this.#pools))
@@ -56,9 +72,15 @@ export class SnapshotApplier {
     const started = performance.now()
     const validation = validateSnapshotEntities(snapshot.entities)
     if (!validation.ok) return this.#reject(snapshot, `invalid snapshot: ${validation.errors.join('; ')}`)
+    // Validation and compilation are each one synchronous stretch: let requests through between the two.
+    await new Promise((resolve) => setImmediate(resolve))
     let next: CompiledConfig
     try {
-      next = compileConfig(snapshot.version, snapshot.hash, validation.rows, this.#pools)
+      next = compileConfig(snapshot.version, snapshot.hash, validation.rows, this.#pools, current, {
+        entities: snapshot.entities,
+        partHashes: snapshot.part_hashes,
+        logger: this.#logger,
+      })
     } catch (err) {
       return this.#reject(snapshot, `snapshot failed to compile: ${(err as Error).message}`)
     }
@@ -68,6 +90,17 @@ export class SnapshotApplier {
       'config applied',
     )
     return { ok: true }
+  }
+
+  #applied(snapshot: Snapshot): void {
+    this.#snapshot = snapshot
+    for (const listener of this.#listeners) {
+      try {
+        listener(snapshot)
+      } catch (err) {
+        this.#logger.error({ err }, 'an applied-config listener failed')
+      }
+    }
   }
 
   #reject(snapshot: Snapshot, error: string): ApplyResult {

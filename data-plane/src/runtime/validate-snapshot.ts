@@ -11,7 +11,7 @@ import {
   services as serviceDef,
   validateField,
 } from '@turnpike/shared'
-import type { ConfigRows, RouteRow, ServiceRow } from './entity-rows.ts'
+import type { CaCertificateRow, CertificateRow, ConfigRows, RouteRow, ServiceRow, SniRow } from './entity-rows.ts'
 
 export type ValidationOutcome = { ok: true; rows: ConfigRows } | { ok: false; errors: string[] }
 
@@ -28,6 +28,8 @@ const SERVICE_FIELDS = [
   'read_timeout',
   'write_timeout',
   'tls_verify',
+  'tls_verify_depth',
+  'ca_certificates',
   'enabled',
 ] as const
 
@@ -44,6 +46,8 @@ const ROUTE_FIELDS = [
   'preserve_host',
   'path_handling',
   'https_redirect_status_code',
+  'request_buffering',
+  'response_buffering',
 ] as const
 
 /** Reads the listed fields through their definitions: defaults filled, values checked. */
@@ -74,14 +78,74 @@ function runChecks(def: EntityDef, row: Record<string, unknown>, errors: Record<
   }
 }
 
-/** The route's service id, whether the row carries Kong's `service: {id}` or a flat `service_id`. */
-function serviceRef(raw: EntityRow): string | null | undefined {
-  const ref = raw.service
+/** A foreign key, whether the row carries Kong's `field: {id}` or a flat `field_id`; undefined when malformed. */
+function foreignRef(raw: EntityRow, field: string): string | null | undefined {
+  const ref = raw[field]
   if (ref && typeof ref === 'object' && typeof (ref as { id?: unknown }).id === 'string')
     return (ref as { id: string }).id
-  if (typeof raw.service_id === 'string') return raw.service_id
-  if (ref == null && raw.service_id == null) return null
+  const flat = raw[`${field}_id`]
+  if (typeof flat === 'string') return flat
+  if (ref == null && flat == null) return null
   return undefined
+}
+
+const serviceRef = (raw: EntityRow) => foreignRef(raw, 'service')
+
+const optionalString = (v: unknown): string | null => (typeof v === 'string' && v !== '' ? v : null)
+
+/**
+ * TLS material (certificates, snis, ca_certificates), read generically: their field rules live in the shared
+ * definitions the control plane applies; here only what the proxy relies on is checked, and references resolved.
+ */
+function readTlsMaterial(
+  entities: ConfigEntities,
+  errors: string[],
+  report: (label: string, fieldErrors: Record<string, unknown>) => void,
+): { certificates: CertificateRow[]; snis: SniRow[]; ca_certificates: CaCertificateRow[] } {
+  const certificates: CertificateRow[] = []
+  const certIds = new Set<string>()
+  for (const [i, raw] of collection(entities, 'certificates', errors).entries()) {
+    const id = typeof raw?.id === 'string' ? raw.id : ''
+    const fieldErrors: Record<string, unknown> = {}
+    if (id === '') fieldErrors.id = 'required field missing'
+    if (typeof raw?.cert !== 'string' || raw.cert === '') fieldErrors.cert = 'required field missing'
+    if (typeof raw?.key !== 'string' || raw.key === '') fieldErrors.key = 'required field missing'
+    report(`certificates[${id || i}]`, fieldErrors)
+    if (Object.keys(fieldErrors).length) continue
+    certIds.add(id)
+    certificates.push({
+      id,
+      cert: raw.cert as string,
+      key: raw.key as string,
+      cert_alt: optionalString(raw.cert_alt),
+      key_alt: optionalString(raw.key_alt),
+    })
+  }
+  const snis: SniRow[] = []
+  const names = new Set<string>()
+  for (const [i, raw] of collection(entities, 'snis', errors).entries()) {
+    const name = typeof raw?.name === 'string' ? raw.name.toLowerCase() : ''
+    const certificate_id = foreignRef(raw, 'certificate')
+    const fieldErrors: Record<string, unknown> = {}
+    if (name === '') fieldErrors.name = 'required field missing'
+    else if (names.has(name)) fieldErrors.name = 'duplicate sni name'
+    if (typeof certificate_id !== 'string') fieldErrors.certificate = 'expected a record with an id'
+    else if (!certIds.has(certificate_id))
+      fieldErrors.certificate = `certificate ${certificate_id} does not exist in this snapshot`
+    report(`snis[${name || i}]`, fieldErrors)
+    names.add(name)
+    if (Object.keys(fieldErrors).length === 0) snis.push({ name, certificate_id: certificate_id as string })
+  }
+  const ca_certificates: CaCertificateRow[] = []
+  for (const [i, raw] of collection(entities, 'ca_certificates', errors).entries()) {
+    const id = typeof raw?.id === 'string' ? raw.id : ''
+    const fieldErrors: Record<string, unknown> = {}
+    if (id === '') fieldErrors.id = 'required field missing'
+    if (typeof raw?.cert !== 'string' || raw.cert === '') fieldErrors.cert = 'required field missing'
+    report(`ca_certificates[${id || i}]`, fieldErrors)
+    if (Object.keys(fieldErrors).length === 0) ca_certificates.push({ id, cert: raw.cert as string })
+  }
+  return { certificates, snis, ca_certificates }
 }
 
 function collection(entities: ConfigEntities, name: string, errors: string[]): EntityRow[] {
@@ -101,6 +165,10 @@ export function validateSnapshotEntities(entities: ConfigEntities): ValidationOu
     for (const msg of flattenErrors(fieldErrors)) if (errors.length < MAX_ERRORS) errors.push(`${label}: ${msg}`)
   }
 
+  const tls = readTlsMaterial(entities, errors, report)
+  const caIds = new Set(tls.ca_certificates.map((c) => c.id))
+  const certIds = new Set(tls.certificates.map((c) => c.id))
+
   const services: ServiceRow[] = []
   const serviceIds = new Set<string>()
   for (const [i, raw] of collection(entities, 'services', errors).entries()) {
@@ -114,8 +182,20 @@ export function validateSnapshotEntities(entities: ConfigEntities): ValidationOu
     const fieldErrors: Record<string, unknown> = {}
     const row = readFields(serviceDef, raw, SERVICE_FIELDS, fieldErrors)
     runChecks(serviceDef, row, fieldErrors)
+    const cas = row.ca_certificates as string[] | null
+    const missingCa = cas?.find((id) => !caIds.has(id))
+    if (missingCa !== undefined)
+      fieldErrors.ca_certificates = `ca_certificate ${missingCa} does not exist in this snapshot`
+    const client_certificate_id = foreignRef(raw, 'client_certificate')
+    if (client_certificate_id === undefined) fieldErrors.client_certificate = 'expected a record with an id'
+    else if (client_certificate_id !== null && !certIds.has(client_certificate_id))
+      fieldErrors.client_certificate = `certificate ${client_certificate_id} does not exist in this snapshot`
     report(label, fieldErrors)
-    services.push({ ...(row as Omit<ServiceRow, 'id'>), id: raw.id })
+    services.push({
+      ...(row as Omit<ServiceRow, 'id' | 'client_certificate_id'>),
+      id: raw.id,
+      client_certificate_id: client_certificate_id ?? null,
+    })
   }
 
   const routes: RouteRow[] = []
@@ -145,5 +225,5 @@ export function validateSnapshotEntities(entities: ConfigEntities): ValidationOu
     })
   }
 
-  return errors.length ? { ok: false, errors } : { ok: true, rows: { services, routes } }
+  return errors.length ? { ok: false, errors } : { ok: true, rows: { services, routes, ...tls } }
 }

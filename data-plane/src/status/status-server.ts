@@ -11,6 +11,8 @@ export interface StatusSources {
   config(): ConfigRef | undefined
   sync(): SyncStatus
   proxy: ProxyStats
+  /** Prometheus text exposition for /metrics (Kong's status listener serves it too). */
+  metrics?: () => string
 }
 
 function memory(): Record<string, number> {
@@ -52,7 +54,14 @@ export class StatusServer {
 
   #onRequest(req: IncomingMessage, res: ServerResponse): void {
     const path = (req.url ?? '/').split('?', 1)[0].replace(/\/+$/, '')
-    if (path !== '/status' && path !== '/status/ready') sendJson(res, 404, { message: 'Not found' })
+    if (path === '/metrics' && this.#sources.metrics && (req.method === 'GET' || req.method === 'HEAD')) {
+      const body = this.#sources.metrics()
+      res.writeHead(200, {
+        'Content-Type': 'text/plain; version=0.0.4; charset=utf-8',
+        'Content-Length': Buffer.byteLength(body),
+      })
+      res.end(req.method === 'HEAD' ? undefined : body)
+    } else if (path !== '/status' && path !== '/status/ready') sendJson(res, 404, { message: 'Not found' })
     else if (req.method !== 'GET' && req.method !== 'HEAD')
       sendJson(res, 405, { message: 'Method not allowed' }, { Allow: 'GET, HEAD' })
     else if (path === '/status/ready') this.#ready(res)

@@ -2,6 +2,13 @@ import { flag, HTTP_ONLY } from './common-fields.ts'
 import { definePlugin } from './define.ts'
 
 /** basic-auth: authenticates a consumer by HTTP Basic credentials. */
+/** basic-auth's validated config. */
+export interface BasicAuthConfig {
+  anonymous: string | null
+  hide_credentials: boolean
+  realm: string
+}
+
 export const basicAuth = definePlugin({
   name: 'basic-auth',
   priority: 1100,

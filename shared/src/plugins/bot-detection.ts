@@ -18,6 +18,12 @@ const regexList: FieldDef = {
   },
 }
 
+/** bot-detection's validated config. */
+export interface BotDetectionConfig {
+  allow: string[]
+  deny: string[]
+}
+
 /** bot-detection: rejects requests whose User-Agent matches known bots or a deny list. */
 export const botDetection = definePlugin({
   name: 'bot-detection',

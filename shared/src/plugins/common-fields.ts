@@ -14,6 +14,19 @@ export const flag = (d: boolean): FieldDef => ({ type: 'boolean', required: true
 
 export const strings: FieldDef = { type: 'array', elements: { type: 'string' } }
 
+/** The Redis record's validated shape. */
+export interface RedisConfig {
+  host: string | null
+  port: number
+  timeout: number
+  username: string | null
+  password: string | null
+  database: number
+  ssl: boolean
+  ssl_verify: boolean
+  server_name: string | null
+}
+
 /** Kong's shared Redis connection record (`kong/tools/redis/schema.lua`). */
 export const redisField: FieldDef = {
   type: 'record',
@@ -28,6 +41,18 @@ export const redisField: FieldDef = {
     ssl_verify: { type: 'boolean', default: false },
     server_name: sni,
   },
+}
+
+/** The log queue record's validated shape (delays and retry times in seconds). */
+export interface LogQueueConfig {
+  max_batch_size: number
+  max_coalescing_delay: number
+  max_entries: number
+  max_bytes: number | null
+  max_retry_time: number
+  initial_retry_delay: number
+  max_retry_delay: number
+  concurrency_limit: number
 }
 
 /** Kong's log queue settings (`kong/tools/queue_schema.lua`). */

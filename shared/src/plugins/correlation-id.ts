@@ -1,6 +1,13 @@
 import { flag, HTTP_ONLY } from './common-fields.ts'
 import { definePlugin } from './define.ts'
 
+/** correlation-id's validated config. */
+export interface CorrelationIdConfig {
+  header_name: string
+  generator: 'uuid' | 'uuid#counter' | 'tracker'
+  echo_downstream: boolean
+}
+
 /** correlation-id: adds a request id header upstream (and optionally echoes it downstream). */
 export const correlationId = definePlugin({
   name: 'correlation-id',

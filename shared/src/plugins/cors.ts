@@ -12,6 +12,19 @@ function isRegex(s: string): boolean {
   }
 }
 
+/** cors's validated config. */
+export interface CorsConfig {
+  origins: string[] | null
+  headers: string[] | null
+  exposed_headers: string[] | null
+  methods: string[]
+  max_age: number | null
+  credentials: boolean
+  private_network: boolean
+  preflight_continue: boolean
+  allow_origin_absent: boolean
+}
+
 /** cors: answers preflight requests and adds CORS headers to responses. */
 export const cors = definePlugin({
   name: 'cors',

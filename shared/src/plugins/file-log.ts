@@ -2,6 +2,13 @@ import { luaCode } from '../entities/typedefs.ts'
 import { ANY_PROTOCOL, flag } from './common-fields.ts'
 import { definePlugin } from './define.ts'
 
+/** file-log's validated config. */
+export interface FileLogConfig {
+  path: string
+  reopen: boolean
+  custom_fields_by_lua: Record<string, string> | null
+}
+
 /** file-log: appends each request's log entry as a JSON line to a file. */
 export const fileLog = definePlugin({
   name: 'file-log',

@@ -3,6 +3,19 @@ import { definePlugin } from './define.ts'
 
 export const hmacAlgorithms = ['hmac-sha1', 'hmac-sha256', 'hmac-sha384', 'hmac-sha512'] as const
 
+export type HmacAlgorithm = (typeof hmacAlgorithms)[number]
+
+/** hmac-auth's validated config. */
+export interface HmacAuthConfig {
+  hide_credentials: boolean
+  clock_skew: number
+  anonymous: string | null
+  validate_request_body: boolean
+  enforce_headers: string[]
+  algorithms: HmacAlgorithm[]
+  realm: string | null
+}
+
 /** hmac-auth: authenticates a consumer by an HMAC signature over request headers (and optionally the body). */
 export const hmacAuth = definePlugin({
   name: 'hmac-auth',

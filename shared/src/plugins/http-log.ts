@@ -1,5 +1,5 @@
 import { headerNameError, luaCode, url, urlParts } from '../entities/typedefs.ts'
-import { ANY_PROTOCOL, queueField } from './common-fields.ts'
+import { ANY_PROTOCOL, type LogQueueConfig, queueField } from './common-fields.ts'
 import { definePlugin } from './define.ts'
 
 // Headers the plugin sets itself.
@@ -7,6 +7,21 @@ const RESERVED: Record<string, string> = {
   host: "cannot contain 'Host' header",
   'content-length': "cannot contain 'Content-Length' header",
   'content-type': "cannot contain 'Content-Type' header",
+}
+
+/** http-log's validated config (queue and timeouts as Kong: seconds for the queue, milliseconds for HTTP). */
+export interface HttpLogConfig {
+  http_endpoint: string
+  method: 'POST' | 'PUT' | 'PATCH'
+  content_type: string
+  timeout: number
+  keepalive: number
+  retry_count: number | null
+  queue_size: number | null
+  flush_timeout: number | null
+  headers: Record<string, string> | null
+  queue: LogQueueConfig
+  custom_fields_by_lua: Record<string, string> | null
 }
 
 /** http-log: sends each request's log entry as JSON to an HTTP endpoint, in batches. */

@@ -3,6 +3,14 @@ import { protocols as allProtocols } from '../entities/fields.ts'
 import { ipOrCidr } from '../entities/typedefs.ts'
 import { definePlugin } from './define.ts'
 
+/** ip-restriction's validated config. */
+export interface IpRestrictionConfig {
+  allow: string[] | null
+  deny: string[] | null
+  status: number | null
+  message: string | null
+}
+
 /** ip-restriction: allows or denies clients by IP address or CIDR range. */
 export const ipRestriction = definePlugin({
   name: 'ip-restriction',

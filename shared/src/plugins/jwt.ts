@@ -3,6 +3,22 @@ import { url } from '../entities/typedefs.ts'
 import { flag, HTTP_ONLY } from './common-fields.ts'
 import { definePlugin } from './define.ts'
 
+/** jwt's validated config. */
+export interface JwtConfig {
+  uri_param_names: string[]
+  cookie_names: string[]
+  key_claim_name: string
+  secret_is_base64: boolean
+  claims_to_verify: ('exp' | 'nbf')[] | null
+  anonymous: string | null
+  run_on_preflight: boolean
+  maximum_expiration: number
+  header_names: string[]
+  realm: string | null
+  jwks_uri: string | null
+  jwks_cache_ttl: number
+}
+
 /** jwt: verifies a JWT against the consumer's `jwt_secrets`, or (Turnpike extension) against a JWKS endpoint. */
 export const jwt = definePlugin({
   name: 'jwt',

@@ -4,6 +4,17 @@ import { definePlugin } from './define.ts'
 
 const off: FieldDef = { type: 'boolean', default: false }
 
+/** prometheus's validated config. */
+export interface PrometheusConfig {
+  per_consumer: boolean
+  status_code_metrics: boolean
+  latency_metrics: boolean
+  bandwidth_metrics: boolean
+  upstream_health_metrics: boolean
+  ai_metrics: boolean
+  wasm_metrics: boolean | null
+}
+
 /** prometheus: records request metrics, exposed on the status API's `/metrics`. */
 export const prometheus = definePlugin({
   name: 'prometheus',

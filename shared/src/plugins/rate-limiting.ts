@@ -1,7 +1,7 @@
 import { atLeastOneOf, conditional, eq } from '../entities/checks.ts'
 import { headerName, path } from '../entities/typedefs.ts'
 import type { FieldDef } from '../schema/types.ts'
-import { flag, HTTP_ONLY, redisField } from './common-fields.ts'
+import { flag, HTTP_ONLY, type RedisConfig, redisField } from './common-fields.ts'
 import { definePlugin } from './define.ts'
 
 const PERIODS = ['second', 'minute', 'hour', 'day', 'month', 'year'] as const
@@ -38,6 +38,24 @@ const REDIS_SHORTHANDS = [
   'timeout',
   'database',
 ]
+
+export type RateLimitPeriod = (typeof PERIODS)[number]
+export const RATE_LIMIT_PERIODS: readonly RateLimitPeriod[] = PERIODS
+
+/** rate-limiting's validated config. */
+export interface RateLimitingConfig extends Partial<Record<RateLimitPeriod, number | null>> {
+  limit_by: 'consumer' | 'credential' | 'ip' | 'service' | 'header' | 'path'
+  header_name: string | null
+  path: string | null
+  policy: 'local' | 'cluster' | 'redis'
+  fault_tolerant: boolean
+  redis: RedisConfig
+  hide_client_headers: boolean
+  error_code: number
+  error_message: string
+  sync_rate: number
+  window_type: 'fixed' | 'sliding'
+}
 
 /** rate-limiting: limits requests per period and identifier, counting locally, in the cluster store or in Redis. */
 export const rateLimiting = definePlugin({

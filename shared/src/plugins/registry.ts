@@ -39,7 +39,34 @@ export const pluginDefs: readonly PluginDef[] = [
 ].sort((a, b) => b.priority - a.priority)
 
 const byName = new Map(pluginDefs.map((d) => [d.name, d]))
+let custom: PluginDef[] = []
 
+/** A bundled or registered custom plugin definition by name. */
 export function pluginByName(name: string): PluginDef | undefined {
   return byName.get(name)
+}
+
+/** Bundled and registered custom definitions, highest priority first. */
+export function allPluginDefs(): readonly PluginDef[] {
+  return custom.length ? [...pluginDefs, ...custom].sort((a, b) => b.priority - a.priority) : pluginDefs
+}
+
+/** Custom (plugins_dir) definitions registered in this process. */
+export function customPluginDefs(): readonly PluginDef[] {
+  return custom
+}
+
+/**
+ * Makes custom plugin definitions known to validation and ordering. Registering the same definition object
+ * again is a no-op (both planes of one process load the same directory); a different definition under a known
+ * name throws.
+ */
+export function registerPluginDefs(defs: readonly PluginDef[]): void {
+  for (const def of defs) {
+    const known = byName.get(def.name)
+    if (known === def) continue
+    if (known) throw new Error(`plugin '${def.name}' is already defined${custom.includes(known) ? '' : ' (bundled)'}`)
+    byName.set(def.name, def)
+    custom = [...custom, def]
+  }
 }

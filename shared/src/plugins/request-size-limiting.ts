@@ -3,6 +3,13 @@ import { definePlugin } from './define.ts'
 
 export const sizeUnits = ['megabytes', 'kilobytes', 'bytes'] as const
 
+/** request-size-limiting's validated config. */
+export interface RequestSizeLimitingConfig {
+  allowed_payload_size: number
+  size_unit: (typeof sizeUnits)[number]
+  require_content_length: boolean
+}
+
 /** request-size-limiting: rejects request bodies above a size (413, or 417 with `Expect: 100-continue`). */
 export const requestSizeLimiting = definePlugin({
   name: 'request-size-limiting',

@@ -4,6 +4,16 @@ import { definePlugin } from './define.ts'
 
 const present = (v: unknown): boolean => typeof v === 'string' && v.length > 0
 
+/** request-termination's validated config. */
+export interface RequestTerminationConfig {
+  status_code: number
+  message: string | null
+  content_type: string | null
+  body: string | null
+  echo: boolean
+  trigger: string | null
+}
+
 /** request-termination: answers every request with a fixed status and body (or echoes it), without proxying. */
 export const requestTermination = definePlugin({
   name: 'request-termination',

@@ -50,6 +50,22 @@ const colonFields: Record<string, FieldDef> = {
   querystring: list({ type: 'string', custom: colonValue }),
 }
 
+interface TransformLists {
+  body: string[]
+  headers: string[]
+  querystring: string[]
+}
+
+/** request-transformer's validated config: `name:value` entries, values may hold `$(...)` templates. */
+export interface RequestTransformerConfig {
+  http_method: string | null
+  remove: TransformLists
+  rename: TransformLists
+  replace: TransformLists & { uri: string | null }
+  add: TransformLists
+  append: TransformLists
+}
+
 /** request-transformer: rewrites the method, URI, headers, query string and body before proxying. */
 export const requestTransformer = definePlugin({
   name: 'request-transformer',

@@ -17,6 +17,21 @@ const colonRecord: FieldDef = {
   },
 }
 
+interface JsonTransformLists {
+  json: string[]
+  json_types: ('boolean' | 'number' | 'string')[]
+  headers: string[]
+}
+
+/** response-transformer's validated config. */
+export interface ResponseTransformerConfig {
+  remove: { json: string[]; headers: string[] }
+  rename: { headers: string[] }
+  replace: JsonTransformLists
+  add: JsonTransformLists
+  append: JsonTransformLists
+}
+
 /** response-transformer: rewrites response headers and JSON body properties. */
 export const responseTransformer = definePlugin({
   name: 'response-transformer',

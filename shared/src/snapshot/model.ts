@@ -2,6 +2,7 @@
 import { createHash } from 'node:crypto'
 import { gunzipSync, gzipSync } from 'node:zlib'
 import { entities as entityDefs } from '../entities/index.ts'
+import { compareIds, partHashOf, registerRows, rowDigestString, writeDigests } from './digests.ts'
 
 export type EntityRow = Record<string, unknown> & { id: string }
 
@@ -35,21 +36,35 @@ export function snapshotCollections(): string[] {
   return entityDefs.filter((d) => d.in_snapshot).map((d) => d.name)
 }
 
-/** Sorts each collection by id and computes the per-part and whole-config hashes. */
+/**
+ * Sorts each collection by id and computes the per-part and whole-config hashes. A part hash is the sha256 of
+ * its rows' sha256 digests (digests.ts), so deltas re-hash only the rows they touch; a collection that is
+ * already sealed (shared with an earlier snapshot) is reused as it is.
+ */
 export function sealSnapshot(version: number, input: ConfigEntities): Snapshot {
   const entities: ConfigEntities = {}
   const part_hashes: Record<string, string> = {}
   for (const name of snapshotCollections()) {
-    const rows = [...(input[name] ?? [])].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+    const given = input[name] ?? []
+    let rows = given
+    let part = partHashOf(given)
+    if (part === undefined) {
+      rows = [...given].sort((a, b) => compareIds(a.id, b.id))
+      part = registerRows(rows, writeDigests(rows.map((row) => rowDigestString(canonicalJson(row)))))
+    }
     entities[name] = rows
-    part_hashes[name] = sha256(canonicalJson(rows))
+    part_hashes[name] = part
   }
-  const hash = sha256(
+  return { version, hash: configHash(part_hashes), part_hashes, entities }
+}
+
+/** The whole-config hash: sha256 over the part hashes, in collection order. */
+export function configHash(part_hashes: Record<string, string>): string {
+  return sha256(
     snapshotCollections()
       .map((n) => part_hashes[n])
       .join(':'),
   )
-  return { version, hash, part_hashes, entities }
 }
 
 /** The payload shipped on the wire: gzip of the canonical JSON entities. */

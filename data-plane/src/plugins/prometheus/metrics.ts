@@ -1,0 +1,131 @@
+/**
+ * The process's Prometheus metrics, in Kong's names so existing dashboards keep working, rendered in the text
+ * exposition format on the status listener's /metrics. Series are plain counters keyed by their label string:
+ * recording costs a map lookup, not a label hash per metric.
+ */
+
+/** Kong's default latency buckets (ms). */
+export const BUCKETS = [
+  1, 2, 5, 7, 10, 15, 20, 30, 40, 50, 60, 70, 80, 90, 100, 200, 300, 400, 500, 1000, 2000, 5000, 10000, 30000, 60000,
+]
+
+class Histogram {
+  readonly counts = new Float64Array(BUCKETS.length)
+  sum = 0
+  count = 0
+
+  observe(v: number): void {
+    this.sum += v
+    this.count++
+    for (let i = 0; i < BUCKETS.length; i++)
+      if (v <= BUCKETS[i]) {
+        this.counts[i]++
+        return
+      }
+  }
+}
+
+const requests = new Map<string, number>()
+const bandwidth = new Map<string, number>()
+const latency = {
+  kong: new Map<string, Histogram>(),
+  upstream: new Map<string, Histogram>(),
+  request: new Map<string, Histogram>(),
+}
+
+/** Escapes a label value for the exposition format. */
+export function labelValue(v: string): string {
+  return v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')
+}
+
+export function countRequest(labels: string): void {
+  requests.set(labels, (requests.get(labels) ?? 0) + 1)
+}
+
+export function countBytes(labels: string, bytes: number): void {
+  bandwidth.set(labels, (bandwidth.get(labels) ?? 0) + bytes)
+}
+
+export function observeLatency(kind: keyof typeof latency, labels: string, ms: number): void {
+  const map = latency[kind]
+  let h = map.get(labels)
+  if (!h) {
+    h = new Histogram()
+    map.set(labels, h)
+  }
+  h.observe(ms)
+}
+
+function renderHistogram(out: string[], name: string, help: string, series: Map<string, Histogram>): void {
+  if (series.size === 0) return
+  out.push(`# HELP ${name} ${help}`, `# TYPE ${name} histogram`)
+  for (const [labels, h] of series) {
+    let cumulative = 0
+    for (let i = 0; i < BUCKETS.length; i++) {
+      cumulative += h.counts[i]
+      out.push(`${name}_bucket{${labels},le="${BUCKETS[i].toFixed(1)}"} ${cumulative}`)
+    }
+    out.push(`${name}_bucket{${labels},le="+Inf"} ${h.count}`, `${name}_count{${labels}} ${h.count}`)
+    out.push(`${name}_sum{${labels}} ${h.sum}`)
+  }
+}
+
+export interface NodeStats {
+  total_requests: number
+  connections_active: number
+}
+
+/** The whole exposition: node-level series plus what prometheus instances recorded. */
+export function renderMetrics(node?: NodeStats): string {
+  const out: string[] = []
+  if (node) {
+    out.push(
+      '# HELP kong_nginx_requests_total Number of requests total',
+      '# TYPE kong_nginx_requests_total counter',
+      `kong_nginx_requests_total ${node.total_requests}`,
+      '# HELP kong_nginx_connections_total Number of connections by subsystem',
+      '# TYPE kong_nginx_connections_total gauge',
+      `kong_nginx_connections_total{subsystem="http",state="active"} ${node.connections_active}`,
+    )
+  }
+  if (requests.size) {
+    out.push(
+      '# HELP kong_http_requests_total HTTP status codes per consumer/service/route in Kong',
+      '# TYPE kong_http_requests_total counter',
+    )
+    for (const [labels, n] of requests) out.push(`kong_http_requests_total{${labels}} ${n}`)
+  }
+  renderHistogram(
+    out,
+    'kong_kong_latency_ms',
+    'Latency added by Kong and enabled plugins for each service/route in Kong',
+    latency.kong,
+  )
+  renderHistogram(
+    out,
+    'kong_upstream_latency_ms',
+    'Latency added by upstream response for each service/route in Kong',
+    latency.upstream,
+  )
+  renderHistogram(
+    out,
+    'kong_request_latency_ms',
+    'Total latency incurred during requests for each service/route in Kong',
+    latency.request,
+  )
+  if (bandwidth.size) {
+    out.push(
+      '# HELP kong_bandwidth_bytes Total bandwidth (ingress/egress) throughput in bytes',
+      '# TYPE kong_bandwidth_bytes counter',
+    )
+    for (const [labels, n] of bandwidth) out.push(`kong_bandwidth_bytes{${labels}} ${n}`)
+  }
+  return `${out.join('\n')}\n`
+}
+
+/** Drops every recorded series (tests). */
+export function resetMetrics(): void {
+  requests.clear()
+  bandwidth.clear()
+  for (const m of Object.values(latency)) m.clear()
+}
