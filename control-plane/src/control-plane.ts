@@ -92,6 +92,7 @@ export async function startControlPlane(options: {
         identity,
         registry,
         maxPayload: settings.cluster_max_payload,
+        touched: builder.touched,
       })
       closers.push(sync.close)
       const metrics = clusterMetrics(registry, builder)

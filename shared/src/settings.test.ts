@@ -72,3 +72,28 @@ test('proxy settings: sizes, durations, flags, CIDR and header lists', () => {
   assert.throws(() => loadSettings({ env: { TURNPIKE_CLIENT_MAX_BODY_SIZE: '1t' } }), /'client_max_body_size'/)
   assert.throws(() => loadSettings({ env: { TURNPIKE_SSL_CERT: '/x.pem' } }), /ssl_cert/)
 })
+
+test('cluster settings: mTLS by default, labels, several control planes, bounded numbers', () => {
+  const d = loadSettings({ env: {} })
+  assert.equal(d.cluster_mtls, 'shared')
+  assert.equal(d.cluster_data_plane_purge_delay, 1_209_600)
+  assert.deepEqual(d.cluster_dp_labels, {})
+  assert.deepEqual(d.plugins, ['bundled'])
+  const s = loadSettings({
+    env: {
+      TURNPIKE_CLUSTER_DP_LABELS: 'region:eu-west-1, tier:edge_2',
+      TURNPIKE_CLUSTER_CONTROL_PLANE: 'cp1.internal:8005, [::1]:8005',
+      TURNPIKE_CLUSTER_ALLOWED_COMMON_NAMES: 'dp-a,dp-b',
+      TURNPIKE_PLUGINS: 'bundled,my-plugin',
+    },
+  })
+  assert.deepEqual(s.cluster_dp_labels, { region: 'eu-west-1', tier: 'edge_2' })
+  assert.equal(s.cluster_control_plane, 'cp1.internal:8005,[::1]:8005')
+  assert.deepEqual(s.cluster_allowed_common_names, ['dp-a', 'dp-b'])
+  assert.deepEqual(s.plugins, ['bundled', 'my-plugin'])
+  assert.throws(() => loadSettings({ env: { TURNPIKE_CLUSTER_DP_LABELS: 'region=eu' } }), /'cluster_dp_labels'/)
+  assert.throws(() => loadSettings({ env: { TURNPIKE_CLUSTER_DP_LABELS: '-bad:x' } }), /'cluster_dp_labels'/)
+  assert.throws(() => loadSettings({ env: { TURNPIKE_CLUSTER_CONTROL_PLANE: 'cp1' } }), /'cluster_control_plane'/)
+  assert.throws(() => loadSettings({ env: { TURNPIKE_CLUSTER_DATA_PLANE_PURGE_DELAY: '5' } }), /purge_delay/)
+  assert.throws(() => loadSettings({ env: { TURNPIKE_CLUSTER_MTLS: 'maybe' } }), /'cluster_mtls'/)
+})

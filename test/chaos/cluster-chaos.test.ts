@@ -2,8 +2,8 @@
  * Cluster chaos with real processes on loopback: a Postgres the test owns, two control plane replicas and
  * data planes over shared mTLS, under a steady proxied load. The database dies and comes back, a control plane
  * dies, data planes restart with every control plane down, one falls behind while stopped, one cannot run a
- * plugin, one presents the wrong certificate — and no proxied request fails. `npm test` runs one round;
- * `npm run test:chaos` (TURNPIKE_CHAOS_ROUNDS=n) repeats the outages under a longer load.
+ * plugin, one presents the wrong certificate — and no proxied request fails. `npm test` runs one round of the
+ * database and control plane outages; `npm run test:chaos` (TURNPIKE_CHAOS_ROUNDS=n) repeats them under longer load.
  */
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
@@ -138,12 +138,12 @@ test('cluster chaos: outages of the database, control planes and data planes', {
   const status = async (dp: DataPlaneNode) => (await get(`${dp.status}/status`)).json as unknown as NodeStatus
   const serves = (dp: DataPlaneNode, path: string) => async () => (await get(`${dp.proxy}${path}`)).status === 200
   const currentHash = async (cp: number) => (await get(`${adminUrl(cp)}/status`)).json.configuration_hash
+  /** Every data plane serves what control plane `cp` has built (re-read each time: it may still be catching up). */
   const allOn = async (dps: DataPlaneNode[], cp: number) => {
-    const hash = await currentHash(cp)
     for (const dp of dps)
       await waitFor(
         `${dp.name} serving the config of cp${cp + 1}`,
-        async () => (await status(dp)).configuration_hash === hash,
+        async () => (await status(dp)).configuration_hash === (await currentHash(cp)),
         30_000,
       )
   }
@@ -205,6 +205,21 @@ test('cluster chaos: outages of the database, control planes and data planes', {
       assert.equal(created.status, 201)
       for (const dp of dps)
         await waitFor(`${dp.name} serving the route made after recovery`, serves(dp, `/after-db-${round}/x`), 30_000)
+      await allOn(dps, 1)
+
+      step(`round ${round}: cp2 killed and restarted`)
+      await cp2.proc.stop('SIGKILL')
+      const path = `/cp2-down-${round}`
+      const made = await sendForm('POST', `${adminUrl(0)}/services/echo/routes`, {
+        name: `cp2-down-${round}`,
+        paths: [path],
+      })
+      assert.equal(made.status, 201, made.text)
+      // dp2 moved to cp1 and gets the change from there.
+      for (const dp of dps)
+        await waitFor(`${dp.name} serving a route made while cp2 was down`, serves(dp, `${path}/x`), 30_000)
+      launch(cp2)
+      await waitFor('cp2 back', async () => (await get(`${adminUrl(1)}/`)).status === 200, 30_000)
       await allOn(dps, 1)
     }
 

@@ -8,6 +8,7 @@ import {
   changeCount,
   composeChanges,
   diffSnapshots,
+  diffTouched,
   type Logger,
   type Snapshot,
 } from '@turnpike/shared'
@@ -46,8 +47,11 @@ export class ChangeLog {
     this.#log = logger
   }
 
-  /** Follows the snapshot feed: diffs the new snapshot against the previous one. */
-  record(next: Snapshot): void {
+  /**
+   * Follows the snapshot feed: diffs the new snapshot against the previous one — only the rows `touched` names
+   * when the builder says which rows it read to build it from that very snapshot.
+   */
+  record(next: Snapshot, touched?: { from: Snapshot; changes: ConfigChanges }): void {
     const prev = this.#latest
     this.#latest = next
     this.#composed.clear()
@@ -58,7 +62,7 @@ export class ChangeLog {
       return
     }
     const started = performance.now()
-    const changes = diffSnapshots(prev, next)
+    const changes = touched?.from === prev ? diffTouched(prev, next, touched.changes) : diffSnapshots(prev, next)
     const rows = changeCount(changes)
     // Refs only: the log must not keep old snapshots alive.
     this.#entries.push({ from: ref(prev), to: ref(next), changes, rows })

@@ -14,7 +14,15 @@ import {
   grpc,
   type Hello,
 } from '@turnpike/proto'
-import type { ClusterIdentity, ListenAddress, Logger, Settings, SnapshotFeed } from '@turnpike/shared'
+import type {
+  ClusterIdentity,
+  ConfigChanges,
+  ListenAddress,
+  Logger,
+  Settings,
+  Snapshot,
+  SnapshotFeed,
+} from '@turnpike/shared'
 import { allPluginDefs, checkDataPlanePeer, TURNPIKE_VERSION } from '@turnpike/shared'
 import { ChangeLog } from './change-log.ts'
 import { DataPlaneRegistry } from './data-plane-registry.ts'
@@ -45,6 +53,8 @@ export interface SyncServerOptions {
   deadlineMs?: number
   /** `cluster_max_payload`. */
   maxPayload?: number
+  /** The rows the builder read for an incremental snapshot, so the change log need not walk whole collections. */
+  touched?: (snapshot: Snapshot) => { from: Snapshot; changes: ConfigChanges } | undefined
   /** The CP's version and plugin versions, checked against each DP's (defaults: this build's). */
   version?: string
   plugins?: ReadonlyMap<string, string>
@@ -129,7 +139,7 @@ export async function startSyncServer(options: SyncServerOptions): Promise<SyncS
   if (initial) changeLog.record(initial)
   // One subscription for all streams, so the change log records a snapshot before any stream is offered it.
   const unsubscribe = feed.subscribe((snapshot) => {
-    changeLog.record(snapshot)
+    changeLog.record(snapshot, options.touched?.(snapshot))
     for (const session of sessions) if (session.state) send(session, session.state.offer(snapshot))
   })
 

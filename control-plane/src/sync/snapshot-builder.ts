@@ -4,7 +4,7 @@
  * Builds are incremental where they can be: only the rows `config_changes` names are read and merged into the
  * previous snapshot; the first build, and one every `fullEveryMs`, reads everything.
  */
-import type { Logger, Snapshot, SnapshotFeed } from '@turnpike/shared'
+import type { ConfigChanges, Logger, Snapshot, SnapshotFeed } from '@turnpike/shared'
 import { applyChanges, sealSnapshot } from '@turnpike/shared'
 import { type ChangeRead, readChangesSince, untrackedTables } from '../db/change-reader.ts'
 import { CONFIG_CHANNEL, type ConfigRead, readConfig } from '../db/config-reader.ts'
@@ -13,9 +13,17 @@ import type { Database } from '../db/database.ts'
 const RETRY_MIN_MS = 500
 const RETRY_MAX_MS = 15_000
 
+/** The rows an incremental build read, and the snapshot it applied them to. */
+export interface Touched {
+  from: Snapshot
+  changes: ConfigChanges
+}
+
 export interface SnapshotBuilder extends SnapshotFeed {
   /** Asks for a rebuild; a known `version` the current snapshot already covers is ignored. */
   request(version?: number): void
+  /** For an incrementally built snapshot, the rows read to build it (the change log diffs only those). */
+  touched(snapshot: Snapshot): Touched | undefined
   close(): Promise<void>
 }
 
@@ -35,7 +43,8 @@ export async function startSnapshotBuilder(options: {
   const { database } = options
   const read = options.read ?? (() => readConfig(database))
   const log = options.logger.child({ component: 'snapshot-builder' })
-  let readChanges = options.readChanges ?? (options.read ? undefined : (since, expired) => readChangesSince(database, since, expired))
+  let readChanges =
+    options.readChanges ?? (options.read ? undefined : (since, expired) => readChangesSince(database, since, expired))
   const fullEveryMs = options.fullEveryMs ?? 10 * 60_000
   if (readChanges) {
     const untracked = await untrackedTables(database).catch(() => ['(unknown)'])
@@ -44,6 +53,7 @@ export async function startSnapshotBuilder(options: {
       readChanges = undefined
     }
   }
+  const touched = new WeakMap<Snapshot, Touched>()
   let lastFull = 0
   let lastReadAt = 0
   const listeners = new Set<(snapshot: Snapshot) => void>()
@@ -65,6 +75,7 @@ export async function startSnapshotBuilder(options: {
     if (r.version <= base.version) return null
     lastReadAt = r.readAt
     const next = await applyChanges(base, r.changes, r.version)
+    touched.set(next, { from: base, changes: r.changes })
     const rows = Object.values(r.changes).reduce((n, c) => n + c.upserts.length + c.deletes.length, 0)
     log.debug({ version: r.version, rows, ms: Math.round(performance.now() - started) }, 'incremental build')
     return next
@@ -142,6 +153,7 @@ export async function startSnapshotBuilder(options: {
 
   return {
     current: () => current,
+    touched: (snapshot) => touched.get(snapshot),
     subscribe(listener) {
       listeners.add(listener)
       return () => listeners.delete(listener)

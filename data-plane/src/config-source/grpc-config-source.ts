@@ -100,6 +100,8 @@ export class GrpcConfigSource implements ConfigSource {
   #client: StreamClient | null = null
   #call: ConfigSyncClientStream | null = null
   #lastHeard = 0
+  /** When this DP last sent a heartbeat. */
+  #lastReport = 0
   #retryTimer: NodeJS.Timeout | null = null
   #heartbeatTimer: NodeJS.Timeout | null = null
   #onSnapshot: SnapshotHandler | null = null
@@ -227,7 +229,6 @@ export class GrpcConfigSource implements ConfigSource {
   }
 
   /** Drops a stream the CP has gone silent on; reports our config now and then. */
-  #lastReport = 0
   #tick(call: ConfigSyncClientStream): void {
     if (call !== this.#call) return
     const now = Date.now()

@@ -68,7 +68,8 @@ describe('SnapshotCache', () => {
     cache.save(received)
     await cache.flush()
     const file = await readFile(join(prefix, CACHE_FILE))
-    assert.ok(file.subarray(file.length - payload.length).equals(payload))
+    const magic = 'TURNPIKE-CONFIG-CACHE 1\n'.length
+    assert.ok(file.subarray(magic, magic + payload.length).equals(payload))
     assert.equal((await cache.load())?.hash, s.hash)
   })
 
@@ -88,9 +89,12 @@ describe('SnapshotCache', () => {
   it('ignores a corrupt or truncated file with a clear log line', async () => {
     const good = await readFile(join(prefix, CACHE_FILE))
     const flipped = Buffer.from(good)
-    flipped[flipped.length - 3]! ^= 0xff
+    flipped[40]! ^= 0xff
+    const trailer = Buffer.from(good)
+    trailer[trailer.length - 3]! ^= 0x01
     for (const [what, bytes] of [
-      ['flipped byte', flipped],
+      ['flipped payload byte', flipped],
+      ['damaged trailer', trailer],
       ['truncated', good.subarray(0, good.length - 10)],
       ['garbage', Buffer.from('hello')],
     ] as const) {

@@ -1,20 +1,21 @@
 /**
  * The data plane's config cache: every applied snapshot, written atomically (temp file, fsync, rename, fsync of
  * the directory) under the prefix, so a DP restarted while its control plane is away serves what it served. The
- * file is a header line (version, hashes, payload checksum) and the compressed payload in the sync wire format;
- * a corrupt or partial file is detected and ignored with a clear log line. Writes happen after the swap, off the
- * request path, at most one at a time and no more often than `minIntervalMs` (the newest snapshot wins).
+ * file is a magic line, the compressed payload in the sync wire format, then a trailer line (version, hashes,
+ * payload size and checksum) — last, so a payload re-encoded after a delta streams to disk without being held
+ * whole. A corrupt or partial file is detected and ignored with a clear log line. Writes happen after the swap,
+ * off the request path, at most one at a time and no more often than `minIntervalMs` (the newest snapshot wins).
  */
 import { createHash } from 'node:crypto'
 import { mkdir, open, readFile, rename, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import {
   applyChanges,
-  compressPayload,
+  compressChunks,
   configHash,
   decodeChangeLines,
   decompressChunks,
-  encodeChangeLines,
+  encodeChangeChunks,
   type Logger,
   type RowEncoding,
   type Snapshot,
@@ -88,18 +89,20 @@ export class SnapshotCache {
 
   async #decode(file: Buffer): Promise<Snapshot> {
     if (!file.subarray(0, MAGIC.length).equals(Buffer.from(MAGIC))) throw new Error('not a Turnpike config cache')
-    const eol = file.indexOf(0x0a, MAGIC.length)
-    if (eol < 0) throw new Error('header is truncated')
-    const header = JSON.parse(file.toString('utf8', MAGIC.length, eol)) as Header
-    const payload = file.subarray(eol + 1)
+    // The trailer is the last line; JSON has no raw newline, so the one before it ends the payload.
+    const end = file.length - 1
+    const start = file[end] === 0x0a ? file.lastIndexOf(0x0a, end - 1) : -1
+    if (start < MAGIC.length - 1) throw new Error('the trailer is missing (a partial write)')
+    const header = JSON.parse(file.toString('utf8', start + 1, end)) as Header
+    const payload = file.subarray(MAGIC.length, start)
     if (payload.length !== header.payload_bytes)
-      throw new Error(`payload is ${payload.length} bytes, the header says ${header.payload_bytes}`)
+      throw new Error(`payload is ${payload.length} bytes, the trailer says ${header.payload_bytes}`)
     const sum = createHash('sha256').update(payload).digest('hex')
     if (sum !== header.payload_sha256) throw new Error('payload checksum mismatch')
     const changes = await decodeChangeLines(decompressChunks(payload, header.encoding, header.raw_size, MAX_RAW_BYTES))
     const snapshot = await applyChanges(sealSnapshot(0, {}), changes, header.version)
     if (snapshot.hash !== header.hash || configHash(header.part_hashes) !== header.hash)
-      throw new Error(`content hashes to ${snapshot.hash}, the header says ${header.hash}`)
+      throw new Error(`content hashes to ${snapshot.hash}, the trailer says ${header.hash}`)
     return snapshot
   }
 
@@ -140,28 +143,48 @@ export class SnapshotCache {
   }
 
   async #write(snapshot: Snapshot): Promise<number> {
-    // The bytes it arrived in when it came whole from the CP; re-encoded (off the hot path) after a delta.
-    let encoded = receivedPayload(snapshot)
-    if (!encoded) {
-      const raw = await encodeChangeLines(snapshotAsChanges(snapshot))
-      encoded = { encoding: 'rows+zstd', payload: await compressPayload(raw, 'rows+zstd'), raw_size: raw.length }
-    }
-    const header: Header = {
-      version: snapshot.version,
-      hash: snapshot.hash,
-      part_hashes: snapshot.part_hashes,
-      encoding: encoded.encoding,
-      raw_size: encoded.raw_size,
-      payload_bytes: encoded.payload.length,
-      payload_sha256: createHash('sha256').update(encoded.payload).digest('hex'),
-      written_at: new Date().toISOString(),
-    }
     await mkdir(this.#dir, { recursive: true })
     const temp = `${this.path}.${process.pid}.tmp`
     const fh = await open(temp, 'w', 0o600)
+    let bytes = 0
     try {
-      await fh.writeFile(Buffer.concat([Buffer.from(MAGIC), Buffer.from(`${JSON.stringify(header)}\n`)]))
-      await fh.writeFile(encoded.payload)
+      const sum = createHash('sha256')
+      let raw = 0
+      const put = async (chunk: Uint8Array) => {
+        await fh.write(chunk)
+        bytes += chunk.length
+      }
+      await put(Buffer.from(MAGIC))
+      // The bytes it arrived in when it came whole from the CP; re-encoded after a delta, chunk by chunk.
+      const received = receivedPayload(snapshot)
+      const encoding = received?.encoding ?? 'rows+zstd'
+      if (received) {
+        sum.update(received.payload)
+        raw = received.raw_size
+        await put(received.payload)
+      } else {
+        const counted = (async function* (chunks: AsyncIterable<Buffer>) {
+          for await (const c of chunks) {
+            raw += c.length
+            yield c
+          }
+        })(encodeChangeChunks(snapshotAsChanges(snapshot)))
+        for await (const chunk of compressChunks(counted, encoding)) {
+          sum.update(chunk)
+          await put(chunk)
+        }
+      }
+      const header: Header = {
+        version: snapshot.version,
+        hash: snapshot.hash,
+        part_hashes: snapshot.part_hashes,
+        encoding,
+        raw_size: raw,
+        payload_bytes: bytes - MAGIC.length,
+        payload_sha256: sum.digest('hex'),
+        written_at: new Date().toISOString(),
+      }
+      await put(Buffer.from(`\n${JSON.stringify(header)}\n`))
       await fh.sync()
     } catch (err) {
       await fh.close().catch(() => {})
@@ -177,6 +200,6 @@ export class SnapshotCache {
     } finally {
       await dir.close()
     }
-    return MAGIC.length + encoded.payload.length
+    return bytes
   }
 }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { applyChanges, changeCount, composeChanges, diffSnapshots } from './delta.ts'
+import { applyChanges, changeCount, composeChanges, diffSnapshots, diffTouched } from './delta.ts'
 import { type ConfigEntities, type EntityRow, sealSnapshot } from './model.ts'
 import {
   compressPayload,
@@ -89,10 +89,7 @@ describe('payload lines', () => {
         decodeChangeLines(decompressChunks(payload, encoding, raw.length - 1, 1 << 24)),
         /longer than the/,
       )
-      await assert.rejects(
-        decodeChangeLines(decompressChunks(payload, encoding, raw.length + 1, 1 << 24)),
-        /expected/,
-      )
+      await assert.rejects(decodeChangeLines(decompressChunks(payload, encoding, raw.length + 1, 1 << 24)), /expected/)
     }
     // Arbitrary chunk boundaries, down to one byte.
     async function* pieces(sizes: number[]) {
@@ -107,7 +104,10 @@ describe('payload lines', () => {
       const changes = await decodeChangeLines(pieces(sizes))
       assert.equal((await applyChanges(sealSnapshot(0, {}), changes, 9)).hash, big.hash, String(sizes))
     }
-    await assert.rejects(decodeChangeLines(decompressChunks(Buffer.from('junk'), 'rows+gzip', 4, 1 << 20)), /decompressed/)
+    await assert.rejects(
+      decodeChangeLines(decompressChunks(Buffer.from('junk'), 'rows+gzip', 4, 1 << 20)),
+      /decompressed/,
+    )
   })
 
   it('encodes deletes and parses them back', async () => {
@@ -164,5 +164,22 @@ describe('applyChanges against a full re-seal', () => {
       const got = await applyChanges(base, changes, 2)
       assert.equal(got.hash, sealSnapshot(2, config(fix(expected))).hash, `round ${round}`)
     }
+  })
+})
+
+describe('diffTouched', () => {
+  it('equals a full diff when told which rows were written, dropping rows written unchanged', async () => {
+    const prev = sealSnapshot(1, config([service(1), service(2), service(3)]))
+    const touched = {
+      services: { upserts: [service(2), service(4, 'new.test')], deletes: [id(3), id(9)] },
+    }
+    const next = await applyChanges(prev, touched, 2)
+    const strip = (c: ReturnType<typeof diffSnapshots>) =>
+      Object.fromEntries(Object.entries(c).map(([k, v]) => [k, { upserts: v.upserts, deletes: v.deletes }]))
+    assert.deepEqual(diffTouched(prev, next, touched), strip(diffSnapshots(prev, next)))
+    assert.deepEqual(
+      diffTouched(prev, next, touched).services?.upserts.map((r) => r.id),
+      [id(4)],
+    )
   })
 })

@@ -4,8 +4,9 @@
  * upserts of every row. Decoding parses line by line and yields to the event loop between slices, so a
  * 100k-row config never stalls the data plane; row digests come from the received bytes, not re-serialization.
  */
-import { promisify } from 'node:util'
+
 import { once } from 'node:events'
+import { promisify } from 'node:util'
 import {
   createGunzip,
   createGzip,
