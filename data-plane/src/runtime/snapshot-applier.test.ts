@@ -117,4 +117,79 @@ describe('SnapshotApplier', () => {
     assert.equal(applier.current?.upstreams.has(S2), false)
     await pools.closeAll(0)
   })
+
+  describe('incremental compile by part hashes', () => {
+    const C1 = '00000000-0000-4000-8000-0000000000c1'
+    const consumer = (custom_id: string) => ({ id: C1, username: 'alice', custom_id })
+
+    it('reuses the validated rows, router and upstreams when only consumers change', async () => {
+      const pools = new UpstreamPools(logger)
+      const applier = new SnapshotApplier(pools, logger)
+      await applier.apply(sealSnapshot(1, entities({ consumers: [consumer('a')] })))
+      const before = applier.current!
+      const lease = applier.acquire()!
+      const next = sealSnapshot(2, entities({ consumers: [consumer('b')] }))
+      assert.notEqual(next.hash, before.hash)
+      assert.deepEqual(await applier.apply(next), { ok: true })
+      const after = applier.current!
+      assert.notEqual(after, before)
+      assert.deepEqual(applier.currentRef(), { version: 2, hash: next.hash })
+      assert.equal(after.router, before.router, 'same router object')
+      assert.equal(after.upstreams, before.upstreams)
+      assert.equal(after.certificates, before.certificates)
+      assert.equal(after.rows.services, before.rows.services)
+      assert.equal(after.rows.routes, before.rows.routes)
+      assert.equal(matchPath(applier, '/one')?.route.row.id, R1)
+      // The shared upstreams hold their pools once per config: releasing the old config keeps them open.
+      applier.release(lease)
+      assert.equal(pools.size, 1)
+      assert.equal(after.upstreams.get(S1)?.pool.closed, false)
+      await applier.apply(sealSnapshot(3, { services: [], routes: [] }))
+      assert.equal(pools.size, 0)
+    })
+
+    it('still rejects a services-only change that leaves a route without its service', async () => {
+      const pools = new UpstreamPools(logger)
+      const applier = new SnapshotApplier(pools, logger)
+      const routes = [rte(R1, S1, '/one'), rte(R2, S2, '/two')]
+      const good = sealSnapshot(1, { services: [svc(S1, 'one.test'), svc(S2, 'two.test')], routes })
+      await applier.apply(good)
+      const router = applier.current?.router
+      const bad = sealSnapshot(2, { services: [svc(S1, 'one.test')], routes })
+      assert.equal(bad.part_hashes.routes, good.part_hashes.routes, 'routes unchanged')
+      const result = await applier.apply(bad)
+      assert.equal(result.ok, false)
+      assert.match(
+        !result.ok ? result.error : '',
+        new RegExp(`routes\\[${R2}\\]: service: service ${S2} does not exist`),
+      )
+      assert.deepEqual(applier.currentRef(), { version: 1, hash: good.hash })
+      assert.equal(applier.current?.router, router)
+      assert.equal(matchPath(applier, '/two')?.route.row.id, R2)
+      assert.equal(pools.size, 2)
+
+      // A valid services-only change rebuilds the router and upstreams from the new services.
+      const moved = sealSnapshot(3, { services: [svc(S1, 'one.test'), svc(S2, 'moved.test')], routes })
+      assert.deepEqual(await applier.apply(moved), { ok: true })
+      assert.notEqual(applier.current?.router, router)
+      assert.equal(applier.current?.upstreams.get(S2)?.target.origin, 'http://moved.test:80')
+      await pools.closeAll(0)
+    })
+
+    it('rebuilds the router when routes change', async () => {
+      const pools = new UpstreamPools(logger)
+      const applier = new SnapshotApplier(pools, logger)
+      await applier.apply(sealSnapshot(1, entities()))
+      const before = applier.current!
+      assert.equal(matchPath(applier, '/two'), undefined)
+      const next = sealSnapshot(2, entities({ routes: [rte(R1, S1, '/one'), rte(R2, S1, '/two')] }))
+      assert.deepEqual(await applier.apply(next), { ok: true })
+      assert.notEqual(applier.current?.router, before.router)
+      assert.notEqual(applier.current?.rows.routes, before.rows.routes)
+      assert.equal(applier.current?.upstreams, before.upstreams, 'services unchanged: upstreams reused')
+      assert.equal(matchPath(applier, '/two')?.route.row.id, R2)
+      assert.equal(applier.current?.stats.routes, 2)
+      await pools.closeAll(0)
+    })
+  })
 })

@@ -70,7 +70,9 @@ export class SnapshotApplier {
       return { ok: true }
     }
     const started = performance.now()
-    const validation = validateSnapshotEntities(snapshot.entities)
+    // Collections whose part hash equals the live config's are taken as validated; references into changed ones are rechecked.
+    const base = current?.partHashes && { rows: current.rows, partHashes: current.partHashes }
+    const validation = validateSnapshotEntities(snapshot.entities, snapshot.part_hashes, base)
     if (!validation.ok) return this.#reject(snapshot, `invalid snapshot: ${validation.errors.join('; ')}`)
     // Validation and compilation are each one synchronous stretch: let requests through between the two.
     await new Promise((resolve) => setImmediate(resolve))

@@ -157,72 +157,153 @@ function collection(entities: ConfigEntities, name: string, errors: string[]): E
   return rows
 }
 
-/** Checks every service and route and returns them normalized, or the first errors found. */
-export function validateSnapshotEntities(entities: ConfigEntities): ValidationOutcome {
+/** The rows of the live (already validated) config, and the part hashes they were read from. */
+export interface ValidatedBase {
+  readonly rows: ConfigRows
+  readonly partHashes: Readonly<Record<string, string>>
+}
+
+/** Whether every named collection has the same part hash in `next` as in `base` (so the same content). */
+export function samePartHashes(
+  next: Readonly<Record<string, string>> | undefined,
+  base: Readonly<Record<string, string>> | undefined,
+  names: readonly string[],
+): boolean {
+  if (!next || !base) return false
+  return names.every((n) => next[n] !== undefined && next[n] === base[n])
+}
+
+/** A service's references to TLS material: empty when they all resolve. */
+function serviceRefErrors(
+  ca_certificates: readonly string[] | null,
+  client_certificate_id: string | null | undefined,
+  caIds: ReadonlySet<string>,
+  certIds: ReadonlySet<string>,
+): Record<string, unknown> {
+  const fieldErrors: Record<string, unknown> = {}
+  const missingCa = ca_certificates?.find((id) => !caIds.has(id))
+  if (missingCa !== undefined)
+    fieldErrors.ca_certificates = `ca_certificate ${missingCa} does not exist in this snapshot`
+  if (client_certificate_id === undefined) fieldErrors.client_certificate = 'expected a record with an id'
+  else if (client_certificate_id !== null && !certIds.has(client_certificate_id))
+    fieldErrors.client_certificate = `certificate ${client_certificate_id} does not exist in this snapshot`
+  return fieldErrors
+}
+
+function routeRefErrors(service_id: string | null | undefined, serviceIds: ReadonlySet<string>) {
+  const fieldErrors: Record<string, unknown> = {}
+  if (service_id === undefined) fieldErrors.service = 'expected a record with an id'
+  else if (service_id !== null && !serviceIds.has(service_id))
+    fieldErrors.service = `service ${service_id} does not exist in this snapshot`
+  return fieldErrors
+}
+
+/**
+ * Checks every service and route and returns them normalized, or the first errors found.
+ *
+ * With `partHashes` and the live config's `base`, a collection whose part hash is unchanged is not read again:
+ * its rows are taken from `base` (equal hash, equal content), and only its references into collections that did
+ * change are checked again — so a route pointing at a service the snapshot dropped is still rejected.
+ */
+export function validateSnapshotEntities(
+  entities: ConfigEntities,
+  partHashes?: Readonly<Record<string, string>>,
+  base?: ValidatedBase,
+): ValidationOutcome {
   const errors: string[] = []
   const report = (label: string, fieldErrors: Record<string, unknown>) => {
     if (Object.keys(fieldErrors).length === 0) return
     for (const msg of flattenErrors(fieldErrors)) if (errors.length < MAX_ERRORS) errors.push(`${label}: ${msg}`)
   }
+  const same = (...names: string[]) => base !== undefined && samePartHashes(partHashes, base.partHashes, names)
 
-  const tls = readTlsMaterial(entities, errors, report)
-  const caIds = new Set(tls.ca_certificates.map((c) => c.id))
-  const certIds = new Set(tls.certificates.map((c) => c.id))
-
-  const services: ServiceRow[] = []
-  const serviceIds = new Set<string>()
-  for (const [i, raw] of collection(entities, 'services', errors).entries()) {
-    const label = `services[${typeof raw?.id === 'string' ? raw.id : i}]`
-    if (typeof raw?.id !== 'string' || raw.id === '') {
-      report(label, { id: 'required field missing' })
-      continue
-    }
-    if (serviceIds.has(raw.id)) report(label, { id: 'duplicate id' })
-    serviceIds.add(raw.id)
-    const fieldErrors: Record<string, unknown> = {}
-    const row = readFields(serviceDef, raw, SERVICE_FIELDS, fieldErrors)
-    runChecks(serviceDef, row, fieldErrors)
-    const cas = row.ca_certificates as string[] | null
-    const missingCa = cas?.find((id) => !caIds.has(id))
-    if (missingCa !== undefined)
-      fieldErrors.ca_certificates = `ca_certificate ${missingCa} does not exist in this snapshot`
-    const client_certificate_id = foreignRef(raw, 'client_certificate')
-    if (client_certificate_id === undefined) fieldErrors.client_certificate = 'expected a record with an id'
-    else if (client_certificate_id !== null && !certIds.has(client_certificate_id))
-      fieldErrors.client_certificate = `certificate ${client_certificate_id} does not exist in this snapshot`
-    report(label, fieldErrors)
-    services.push({
-      ...(row as Omit<ServiceRow, 'id' | 'client_certificate_id'>),
-      id: raw.id,
-      client_certificate_id: client_certificate_id ?? null,
-    })
+  const tlsSame = same('certificates', 'snis', 'ca_certificates')
+  const tls = tlsSame
+    ? { certificates: base!.rows.certificates, snis: base!.rows.snis, ca_certificates: base!.rows.ca_certificates }
+    : readTlsMaterial(entities, errors, report)
+  let caIds: Set<string> | undefined
+  let certIds: Set<string> | undefined
+  const tlsIds = () => {
+    caIds ??= new Set(tls.ca_certificates.map((c) => c.id))
+    certIds ??= new Set(tls.certificates.map((c) => c.id))
+    return { caIds, certIds }
   }
 
-  const routes: RouteRow[] = []
-  const routeIds = new Set<string>()
-  for (const [i, raw] of collection(entities, 'routes', errors).entries()) {
-    const label = `routes[${typeof raw?.id === 'string' ? raw.id : i}]`
-    if (typeof raw?.id !== 'string' || raw.id === '') {
-      report(label, { id: 'required field missing' })
-      continue
+  let services: ServiceRow[]
+  let serviceIds: Set<string> | undefined
+  const servicesSame = same('services')
+  if (servicesSame) {
+    services = base!.rows.services
+    if (!same('certificates', 'ca_certificates')) {
+      const ids = tlsIds()
+      for (const s of services)
+        report(
+          `services[${s.id}]`,
+          serviceRefErrors(s.ca_certificates, s.client_certificate_id, ids.caIds, ids.certIds),
+        )
     }
-    if (routeIds.has(raw.id)) report(label, { id: 'duplicate id' })
-    routeIds.add(raw.id)
-    const fieldErrors: Record<string, unknown> = {}
-    const row = readFields(routeDef, raw, ROUTE_FIELDS, fieldErrors)
-    runChecks(routeDef, row, fieldErrors)
-    const service_id = serviceRef(raw)
-    if (service_id === undefined) fieldErrors.service = 'expected a record with an id'
-    else if (service_id !== null && !serviceIds.has(service_id))
-      fieldErrors.service = `service ${service_id} does not exist in this snapshot`
-    report(label, fieldErrors)
-    const created_at = typeof raw.created_at === 'number' ? raw.created_at : 0
-    routes.push({
-      ...(row as Omit<RouteRow, 'id' | 'service_id' | 'created_at'>),
-      id: raw.id,
-      service_id: service_id ?? null,
-      created_at,
-    })
+  } else {
+    const ids = tlsIds()
+    services = []
+    serviceIds = new Set<string>()
+    for (const [i, raw] of collection(entities, 'services', errors).entries()) {
+      const label = `services[${typeof raw?.id === 'string' ? raw.id : i}]`
+      if (typeof raw?.id !== 'string' || raw.id === '') {
+        report(label, { id: 'required field missing' })
+        continue
+      }
+      if (serviceIds.has(raw.id)) report(label, { id: 'duplicate id' })
+      serviceIds.add(raw.id)
+      const fieldErrors: Record<string, unknown> = {}
+      const row = readFields(serviceDef, raw, SERVICE_FIELDS, fieldErrors)
+      runChecks(serviceDef, row, fieldErrors)
+      const client_certificate_id = foreignRef(raw, 'client_certificate')
+      Object.assign(
+        fieldErrors,
+        serviceRefErrors(row.ca_certificates as string[] | null, client_certificate_id, ids.caIds, ids.certIds),
+      )
+      report(label, fieldErrors)
+      services.push({
+        ...(row as Omit<ServiceRow, 'id' | 'client_certificate_id'>),
+        id: raw.id,
+        client_certificate_id: client_certificate_id ?? null,
+      })
+    }
+  }
+
+  let routes: RouteRow[]
+  if (same('routes')) {
+    routes = base!.rows.routes
+    if (!servicesSame) {
+      const ids = serviceIds ?? new Set(services.map((s) => s.id))
+      for (const r of routes) report(`routes[${r.id}]`, routeRefErrors(r.service_id, ids))
+    }
+  } else {
+    const ids = serviceIds ?? new Set(services.map((s) => s.id))
+    routes = []
+    const routeIds = new Set<string>()
+    for (const [i, raw] of collection(entities, 'routes', errors).entries()) {
+      const label = `routes[${typeof raw?.id === 'string' ? raw.id : i}]`
+      if (typeof raw?.id !== 'string' || raw.id === '') {
+        report(label, { id: 'required field missing' })
+        continue
+      }
+      if (routeIds.has(raw.id)) report(label, { id: 'duplicate id' })
+      routeIds.add(raw.id)
+      const fieldErrors: Record<string, unknown> = {}
+      const row = readFields(routeDef, raw, ROUTE_FIELDS, fieldErrors)
+      runChecks(routeDef, row, fieldErrors)
+      const service_id = serviceRef(raw)
+      Object.assign(fieldErrors, routeRefErrors(service_id, ids))
+      report(label, fieldErrors)
+      const created_at = typeof raw.created_at === 'number' ? raw.created_at : 0
+      routes.push({
+        ...(row as Omit<RouteRow, 'id' | 'service_id' | 'created_at'>),
+        id: raw.id,
+        service_id: service_id ?? null,
+        created_at,
+      })
+    }
   }
 
   return errors.length ? { ok: false, errors } : { ok: true, rows: { services, routes, ...tls } }
