@@ -1,10 +1,11 @@
 /** Consumers and their ACL groups as the data plane looks them up: by id or username, in O(1). */
 import type { ConfigEntities, EntityRow } from '@turnpike/shared'
 
+/** A snapshot `consumers` row (unset fields are null, or absent in hand-written snapshots). */
 export interface ConsumerRow {
   readonly id: string
-  readonly username: string | null
-  readonly custom_id: string | null
+  readonly username?: string | null
+  readonly custom_id?: string | null
 }
 
 const NO_GROUPS: readonly string[] = Object.freeze([])
@@ -24,13 +25,10 @@ export class ConsumerIndex {
 
   constructor(entities: ConfigEntities) {
     for (const row of entities.consumers ?? []) {
-      const c: ConsumerRow = {
-        id: row.id,
-        username: typeof row.username === 'string' ? row.username : null,
-        custom_id: typeof row.custom_id === 'string' ? row.custom_id : null,
-      }
+      // The snapshot's own rows (no copies: with 10^5 consumers every object counts for GC).
+      const c = row as unknown as ConsumerRow
       this.#byId.set(c.id, c)
-      if (c.username !== null) this.#byUsername.set(c.username, c)
+      if (typeof c.username === 'string') this.#byUsername.set(c.username, c)
     }
     for (const row of entities.acls ?? []) {
       const consumer = foreignId(row, 'consumer')

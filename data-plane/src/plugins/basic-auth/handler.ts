@@ -11,8 +11,7 @@ import { foreignId } from '../../pipeline/consumers.ts'
 import { Lru } from '../../pipeline/lru.ts'
 import { type AuthCredential, defineHandler, type PluginContext, type PluginResponse } from '../../pipeline/types.ts'
 
-interface BasicCredential {
-  credential: AuthCredential
+interface BasicCredential extends AuthCredential {
   consumerId: string
   password: string
 }
@@ -35,7 +34,8 @@ export function buildPasswordChecks(entities: ConfigEntities): PasswordChecks {
     const consumerId = foreignId(row, 'consumer')
     if (typeof row.username !== 'string' || typeof row.password !== 'string' || consumerId === undefined) continue
     byUsername.set(row.username, {
-      credential: { id: row.id, identifier: row.username },
+      id: row.id,
+      identifier: row.username,
       consumerId,
       password: row.password,
     })
@@ -71,7 +71,7 @@ function cacheKey(credentialId: string, password: string): string {
 
 /** Whether `password` is the credential's: from the caches, else scrypt (concurrent checks of one pair share it). */
 function check(checks: PasswordChecks, cred: BasicCredential, password: string): boolean | Promise<boolean> {
-  const key = cacheKey(cred.credential.id, password)
+  const key = cacheKey(cred.id, password)
   if (checks.verified.get(key)) return true
   if (checks.rejected.get(key)) return false
   let pending = checks.inFlight.get(key)
@@ -116,7 +116,7 @@ function authenticate(
   const ok = check(c.checks, found, parsed[1])
   const finish = (valid: boolean) => {
     if (!valid) return c.unauthorized
-    ctx.authenticate(consumer, found.credential)
+    ctx.authenticate(consumer, found)
     return undefined
   }
   return typeof ok === 'boolean' ? finish(ok) : ok.then(finish)

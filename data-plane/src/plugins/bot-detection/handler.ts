@@ -33,10 +33,11 @@ export const botDetectionHandler = defineHandler<BotDetectionConfig, Compiled>({
     }
   },
   access(ctx, c) {
-    const distinct = ctx.request.raw.headersDistinct['user-agent']
-    if (distinct === undefined) return undefined
-    if (distinct.length > 1) return ctx.error(400, 'Only one User-Agent header allowed')
-    const ua = distinct[0]
+    const ua = ctx.request.header('user-agent')
+    if (ua === undefined) return undefined
+    // node keeps the first of repeated User-Agent headers; the distinct view (HTTP/1 only) shows the others.
+    if ((ctx.request.raw.headersDistinct?.['user-agent']?.length ?? 1) > 1)
+      return ctx.error(400, 'Only one User-Agent header allowed')
     let verdict = c.cache.get(ua)
     if (verdict === undefined) {
       verdict = judge(c, ua)

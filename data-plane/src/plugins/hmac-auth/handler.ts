@@ -24,8 +24,7 @@ const DIGESTS: Record<HmacAlgorithm, string> = {
   'hmac-sha512': 'sha512',
 }
 
-interface HmacCredential {
-  credential: AuthCredential
+interface HmacCredential extends AuthCredential {
   consumerId: string
   secret: string
 }
@@ -35,7 +34,7 @@ export function buildHmacIndex(entities: ConfigEntities): Map<string, HmacCreden
   for (const row of entities.hmacauth_credentials ?? []) {
     const consumerId = foreignId(row, 'consumer')
     if (typeof row.username !== 'string' || typeof row.secret !== 'string' || consumerId === undefined) continue
-    out.set(row.username, { credential: { id: row.id, identifier: row.username }, consumerId, secret: row.secret })
+    out.set(row.username, { id: row.id, identifier: row.username, consumerId, secret: row.secret })
   }
   return out
 }
@@ -150,7 +149,7 @@ function authenticate(
   if (!cred || !consumer) return unauthorized(c, MESSAGES.invalid)
   if (!signatureMatches(ctx, params, cred.secret)) return unauthorized(c, MESSAGES.mismatch)
   const succeed = () => {
-    ctx.authenticate(consumer, cred.credential)
+    ctx.authenticate(consumer, cred)
     return undefined
   }
   if (!conf.validate_request_body) return succeed()

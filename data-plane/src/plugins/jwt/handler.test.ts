@@ -235,6 +235,24 @@ describe('jwt', () => {
     assert.deepEqual(hs.json, { message: 'Invalid algorithm' })
   })
 
+  it('a verified token stops working when its secret changes', async () => {
+    const h2 = await startHarness()
+    try {
+      const c = row('consumers', { username: 'x' })
+      const r = routeRow(h2.serviceId, { paths: ['/t'] })
+      const secret = (value: string) => row('jwt_secrets', { consumer: { id: c.id }, key: 'k', secret: value })
+      const plugins = [row('plugins', { name: 'jwt', route: { id: r.id } })]
+      await h2.publish({ consumers: [c], routes: [r], jwt_secrets: [secret('one')], plugins })
+      const t = bearer(jwt('HS256', { iss: 'k' }, 'one'))
+      assert.equal((await h2.call('/t', { headers: t })).status, 200)
+      assert.equal((await h2.call('/t', { headers: t })).status, 200)
+      await h2.publish({ consumers: [c], routes: [r], jwt_secrets: [secret('two')], plugins })
+      assert.deepEqual((await h2.call('/t', { headers: t })).json, { message: 'Invalid signature' })
+    } finally {
+      await h2.close()
+    }
+  })
+
   it('falls back to the anonymous consumer', async () => {
     const r = await h.call('/anon', { headers: bearer('garbage') })
     assert.equal(r.status, 200)

@@ -11,12 +11,13 @@ import { createPublicKey, createSecretKey, type KeyObject } from 'node:crypto'
 import type { ConfigEntities, JwtConfig } from '@turnpike/shared'
 import { alreadyAuthenticated, anonymousOr, challenge } from '../../pipeline/auth.ts'
 import { foreignId } from '../../pipeline/consumers.ts'
+import { Lru } from '../../pipeline/lru.ts'
 import { type AuthCredential, defineHandler, type PluginContext, type PluginResponse } from '../../pipeline/types.ts'
 import { findJwk, type Jwk, prefetchJwks } from './jwks.ts'
 import { type DecodedJwt, decodeJwt, exceedsMaximumExpiration, verifyClaims, verifySignature } from './token.ts'
 
-export interface JwtSecret {
-  credential: AuthCredential
+/** One object per secret row: it is also the credential handed to `ctx.authenticate`. */
+export interface JwtSecret extends AuthCredential {
   consumerId: string
   algorithm: string
   secret: string | null
@@ -33,7 +34,8 @@ export function buildSecretIndex(entities: ConfigEntities): Map<string, JwtSecre
     const consumerId = foreignId(row, 'consumer')
     if (typeof row.key !== 'string' || consumerId === undefined) continue
     out.set(row.key, {
-      credential: { id: row.id, identifier: row.key },
+      id: row.id,
+      identifier: row.key,
       consumerId,
       algorithm: typeof row.algorithm === 'string' ? row.algorithm : 'HS256',
       secret: typeof row.secret === 'string' ? row.secret : null,
@@ -66,12 +68,30 @@ function keyOf(secret: JwtSecret, base64: boolean): KeyObject | undefined {
   return secret.publicKey ?? undefined
 }
 
+/** A token whose signature checked out, and with what: reused while that key is still the one in force. */
+interface Verified {
+  jwt: DecodedJwt
+  keyValue: string
+  /** jwt_secrets path: the secret row (a new snapshot makes new rows, so an old entry cannot match). */
+  secret: JwtSecret | undefined
+  /** JWKS path: the key object (a refetched set makes new objects). */
+  jwk: Jwk | undefined
+}
+
+const VERIFIED_MAX = 10_000
+
 interface Compiled {
   conf: JwtConfig
   secrets: Map<string, JwtSecret>
   challenge: string
   challengeError: string
   claims: readonly string[]
+  /**
+   * Tokens verified before, per instance and snapshot: clients reuse a token for many requests, and a signature
+   * check (an RSA verify especially) costs far more than the lookup. Claims are still checked on every request;
+   * failures are never cached.
+   */
+  verified: Lru<string, Verified>
 }
 
 type Outcome = PluginResponse | undefined
@@ -145,7 +165,7 @@ function accept(
   const consumer = ctx.consumers.byId(secret.consumerId)
   if (!consumer)
     return { status: 401, body: { message: `Could not find consumer for '${c.conf.key_claim_name}=${keyValue}'` } }
-  ctx.authenticate(consumer, secret.credential)
+  ctx.authenticate(consumer, secret)
   return undefined
 }
 
@@ -164,7 +184,9 @@ function viaJwks(
     const candidates = Array.isArray(found) ? found : [found]
     const usable = candidates.filter((k) => k.alg === undefined || k.alg === alg)
     if (!usable.length) return unauthorized(c, 'Invalid algorithm')
-    if (!usable.some((k) => verifySignature(jwt, alg, k.key))) return unauthorized(c, 'Invalid signature')
+    const jwk = usable.find((k) => verifySignature(jwt, alg, k.key))
+    if (!jwk) return unauthorized(c, 'Invalid signature')
+    c.verified.set(token, { jwt, keyValue, secret: undefined, jwk })
     return accept(ctx, c, jwt, token, keyValue, c.secrets.get(keyValue))
   }
   const found = findJwk(c.conf.jwks_uri!, c.conf.jwks_cache_ttl, kid, ctx.log)
@@ -177,6 +199,23 @@ function authenticate(ctx: PluginContext, c: Compiled): Outcome | Promise<Outcom
   if (tokens.size === 0) return unauthorized(c, 'Unauthorized')
   if (tokens.size > 1) return unauthorized(c, 'Multiple tokens provided')
   const token = tokens.values().next().value as string
+  const known = c.verified.get(token)
+  if (known !== undefined) {
+    if (known.secret !== undefined && c.secrets.get(known.keyValue) === known.secret)
+      return accept(ctx, c, known.jwt, token, known.keyValue, known.secret)
+    if (known.jwk !== undefined) {
+      const kid = known.jwt.header.kid
+      const current = findJwk(
+        c.conf.jwks_uri!,
+        c.conf.jwks_cache_ttl,
+        typeof kid === 'string' ? kid : undefined,
+        ctx.log,
+      )
+      const same = current === known.jwk || (Array.isArray(current) && current.includes(known.jwk))
+      if (same) return accept(ctx, c, known.jwt, token, known.keyValue, c.secrets.get(known.keyValue))
+    }
+    c.verified.delete(token)
+  }
   const jwt = decodeJwt(token)
   if ('error' in jwt) return unauthorized(c, `Bad token; ${jwt.error}`)
   const claimed = jwt.claims[conf.key_claim_name] ?? jwt.header[conf.key_claim_name]
@@ -191,6 +230,7 @@ function authenticate(ctx: PluginContext, c: Compiled): Outcome | Promise<Outcom
   const key = keyOf(secret, conf.secret_is_base64)
   if (!key) return unauthorized(c, 'Invalid key/secret')
   if (!verifySignature(jwt, secret.algorithm, key)) return unauthorized(c, 'Invalid signature')
+  c.verified.set(token, { jwt, keyValue, secret, jwk: undefined })
   return accept(ctx, c, jwt, token, keyValue, secret)
 }
 
@@ -204,6 +244,7 @@ export const jwtHandler = defineHandler<JwtConfig, Compiled>({
       challenge: base,
       challengeError: `${base} error="invalid_token"`,
       claims: conf.claims_to_verify ?? [],
+      verified: new Lru(VERIFIED_MAX),
     }
   },
   access(ctx, c) {

@@ -16,8 +16,8 @@ export const MESSAGES = {
   duplicate: 'Duplicate API key found',
 } as const
 
-interface KeyEntry {
-  credential: AuthCredential
+/** One object per key: it is also the credential handed to `ctx.authenticate`. */
+interface KeyEntry extends AuthCredential {
   consumerId: string
   /** Epoch seconds; null when the key does not expire (Kong's `ttl`). */
   expiresAt: number | null
@@ -66,7 +66,7 @@ export function buildKeyIndex(entities: ConfigEntities): KeyIndex {
     const consumerId = foreignId(row, 'consumer')
     if (typeof row.key !== 'string' || consumerId === undefined) continue
     const expiresAt = typeof row.expires_at === 'number' ? row.expires_at : null
-    const entry: KeyEntry = { credential: { id: row.id, identifier: row.id }, consumerId, expiresAt }
+    const entry: KeyEntry = { id: row.id, identifier: row.id, consumerId, expiresAt }
     if (isHashedApiKey(row.key)) hashed.set(row.key, entry)
     else if (secret !== undefined) hashed.set(hashApiKey(secret, row.key), entry)
     else {
@@ -101,7 +101,8 @@ function headerValue(ctx: PluginContext, lower: string): string | 'duplicate' | 
   const v = ctx.request.headers[lower]
   if (v === undefined || Array.isArray(v)) return v?.[0]
   // node joins repeated custom headers with ", "; only then is the distinct view worth building.
-  if (v.includes(',') && (ctx.request.raw.headersDistinct[lower]?.length ?? 0) > 1) return 'duplicate'
+  // (HTTP/2 requests have no headersDistinct; a repeated header arrives joined there as well.)
+  if (v.includes(',') && (ctx.request.raw.headersDistinct?.[lower]?.length ?? 0) > 1) return 'duplicate'
   return v
 }
 
@@ -110,7 +111,7 @@ function verify(ctx: PluginContext, c: Compiled, key: string | undefined): Plugi
   const entry = findKey(c.index, key)
   const consumer = entry && ctx.consumers.byId(entry.consumerId)
   if (!entry || !consumer) return unauthorized(c, MESSAGES.invalid)
-  ctx.authenticate(consumer, entry.credential)
+  ctx.authenticate(consumer, entry)
   return undefined
 }
 
