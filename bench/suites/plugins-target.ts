@@ -5,36 +5,19 @@
  *
  * Usage: node plugins-target.ts --entities FILE
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { readFileSync, rmSync } from 'node:fs'
 import { parseArgs } from 'node:util'
-import { FeedConfigSource, startDataPlane } from '@turnpike/data-plane'
-import { type ConfigEntities, createLogger, loadSettings, type SnapshotFeed, sealSnapshot } from '@turnpike/shared'
-import { freePort } from '../lib/processes.ts'
+import { startDataPlane } from '@turnpike/data-plane'
+import type { ConfigEntities } from '@turnpike/shared'
+import { prepareFedDataPlane } from '../lib/fed-data-plane.ts'
 import { announceReady, exitOnStop } from '../targets/lifecycle.ts'
 
 const { values } = parseArgs({ options: { entities: { type: 'string' } } })
 if (!values.entities) throw new Error('--entities is required')
 const entities = JSON.parse(readFileSync(values.entities, 'utf8')) as ConfigEntities
-const snapshot = sealSnapshot(1, entities)
-const feed: SnapshotFeed = { current: () => snapshot, subscribe: () => () => {} }
-
-const prefix = mkdtempSync(join(tmpdir(), 'turnpike-bench-plugins-'))
-const [proxyPort, statusPort] = [await freePort(), await freePort()]
-const settings = loadSettings({
-  env: {},
-  overrides: {
-    role: 'data_plane',
-    database: 'off',
-    prefix,
-    proxy_listen: `127.0.0.1:${proxyPort}`,
-    status_listen: `127.0.0.1:${statusPort}`,
-    log_level: 'error',
-  },
-})
+const { snapshot, prefix, options } = await prepareFedDataPlane(entities, 'turnpike-bench-plugins-')
 const started = performance.now()
-const dp = await startDataPlane({ settings, logger: createLogger('error'), source: new FeedConfigSource(feed) })
+const dp = await startDataPlane(options)
 const deadline = Date.now() + 120_000
 for (;;) {
   const res = await fetch(new URL('/status', dp.statusUrl)).catch(() => undefined)

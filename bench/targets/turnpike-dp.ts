@@ -4,13 +4,10 @@
  *
  * Usage: node turnpike-dp.ts --upstream http://127.0.0.1:PORT [--routes 1|1000]
  */
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { rmSync } from 'node:fs'
 import { parseArgs } from 'node:util'
-import { FeedConfigSource, startDataPlane } from '@turnpike/data-plane'
-import { createLogger, loadSettings, type SnapshotFeed, sealSnapshot } from '@turnpike/shared'
-import { freePort } from '../lib/processes.ts'
+import { startDataPlane } from '@turnpike/data-plane'
+import { prepareFedDataPlane } from '../lib/fed-data-plane.ts'
 import { buildRouteSet } from '../lib/route-set.ts'
 import { announceReady, exitOnStop } from './lifecycle.ts'
 
@@ -20,24 +17,8 @@ const { values } = parseArgs({
 if (!values.upstream) throw new Error('--upstream is required')
 
 const { entities } = buildRouteSet(Number(values.routes), values.upstream)
-const snapshot = sealSnapshot(1, entities)
-/** A feed that never changes: the bench measures serving, not sync. */
-const feed: SnapshotFeed = { current: () => snapshot, subscribe: () => () => {} }
-
-const prefix = mkdtempSync(join(tmpdir(), 'turnpike-bench-dp-'))
-const [proxyPort, statusPort] = [await freePort(), await freePort()]
-const settings = loadSettings({
-  env: {},
-  overrides: {
-    role: 'data_plane',
-    database: 'off',
-    prefix,
-    proxy_listen: `127.0.0.1:${proxyPort}`,
-    status_listen: `127.0.0.1:${statusPort}`,
-    log_level: 'error',
-  },
-})
-const dp = await startDataPlane({ settings, logger: createLogger('error'), source: new FeedConfigSource(feed) })
+const { prefix, options } = await prepareFedDataPlane(entities, 'turnpike-bench-dp-')
+const dp = await startDataPlane(options)
 
 // Ready means the snapshot is live (/status/ready turns 200), not merely listening.
 const deadline = Date.now() + 20_000

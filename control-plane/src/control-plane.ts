@@ -8,6 +8,7 @@ import { readConfig } from './db/config-reader.ts'
 import { openDatabase } from './db/database.ts'
 import { createEntityStore } from './db/entity-store.ts'
 import { runMigrations } from './db/migrate.ts'
+import { shutdownSteps } from './shutdown-steps.ts'
 import { clusterMetrics } from './sync/cluster-metrics.ts'
 import type { ClusteringRoutesOptions } from './sync/clustering-routes.ts'
 import { DataPlaneRegistry } from './sync/data-plane-registry.ts'
@@ -39,22 +40,13 @@ export async function startControlPlane(options: {
 }): Promise<ControlPlane> {
   const { settings, logger } = options
   const log = logger.child({ component: 'control-plane' })
-  const closers: (() => Promise<void>)[] = []
-  const closeAll = async () => {
-    for (const close of closers.splice(0).reverse()) {
-      try {
-        await close()
-      } catch (err) {
-        log.error({ err }, 'shutdown step failed')
-      }
-    }
-  }
+  const { push: addCloser, closeAll } = shutdownSteps(log)
 
   try {
     // Custom plugin definitions (plugins_dir) before anything validates a plugin config against them.
     if (settings.plugins_dir) await loadPluginDefinitions(settings.plugins_dir)
     const db = await openDatabase(settings, logger)
-    closers.push(() => db.destroy())
+    addCloser(() => db.destroy())
     await runMigrations(db, logger, 'up')
     const keyringSecret = settings.keyring_secret || undefined
     const builder = await startSnapshotBuilder({
@@ -63,7 +55,7 @@ export async function startControlPlane(options: {
       read: () => readConfig(db, { keyringSecret }),
       readChanges: (since, expiredSince) => readChangesSince(db, since, expiredSince, { keyringSecret }),
     })
-    closers.push(builder.close)
+    addCloser(builder.close)
     const store = createEntityStore(db, { keyringSecret })
     // NOTIFY would trigger the rebuild too; asking directly saves the round trip.
     store.onWrite((version) => builder.request(version))
@@ -83,7 +75,7 @@ export async function startControlPlane(options: {
         purgeDelaySeconds: settings.cluster_data_plane_purge_delay,
       })
       registry.start()
-      closers.push(() => registry.close())
+      addCloser(() => registry.close())
       const sync = await startSyncServer({
         feed: builder,
         logger,
@@ -94,7 +86,7 @@ export async function startControlPlane(options: {
         maxPayload: settings.cluster_max_payload,
         touched: builder.touched,
       })
-      closers.push(sync.close)
+      addCloser(sync.close)
       const metrics = clusterMetrics(registry, builder)
       cluster = {
         address: sync.address,
@@ -112,7 +104,7 @@ export async function startControlPlane(options: {
       feed: builder,
       clustering: cluster?.clustering ?? { role: settings.role },
     })
-    closers.push(() => admin.close())
+    addCloser(() => admin.close())
     const exposed = settings.admin_listen.filter((a) => !/^(127\.|::1$|localhost$)/.test(a.host))
     if (exposed.length && !settings.admin_token)
       log.warn(

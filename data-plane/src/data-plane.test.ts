@@ -2,80 +2,13 @@
 import assert from 'node:assert/strict'
 import { createHash } from 'node:crypto'
 import { once } from 'node:events'
-import { mkdtemp, rm } from 'node:fs/promises'
-import { createServer, type IncomingHttpHeaders, request, type Server } from 'node:http'
+import { createServer, request, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { Readable } from 'node:stream'
 import { after, before, describe, it } from 'node:test'
-import {
-  type ConfigEntities,
-  createLogger,
-  loadSettings,
-  type Snapshot,
-  type SnapshotFeed,
-  sealSnapshot,
-  TURNPIKE_VERSION,
-} from '@turnpike/shared'
-import { FeedConfigSource } from './config-source/feed-config-source.ts'
-import { type DataPlane, startDataPlane } from './data-plane.ts'
-
-class TestFeed implements SnapshotFeed {
-  #current: Snapshot | undefined
-  #version = 0
-  readonly #listeners = new Set<(s: Snapshot) => void>()
-  current() {
-    return this.#current
-  }
-  subscribe(listener: (s: Snapshot) => void) {
-    this.#listeners.add(listener)
-    return () => this.#listeners.delete(listener)
-  }
-  publish(entities: ConfigEntities): Snapshot {
-    this.#current = sealSnapshot(++this.#version, entities)
-    for (const l of this.#listeners) l(this.#current)
-    return this.#current
-  }
-}
-
-interface Reply {
-  status: number
-  headers: IncomingHttpHeaders
-  body: Buffer
-}
-
-/** Sends `target` verbatim (no URL normalization by the client) to the server at `base`. */
-function call(
-  base: string,
-  target: string,
-  opts: { method?: string; headers?: Record<string, string>; body?: Readable | string } = {},
-): Promise<Reply> {
-  const { hostname, port } = new URL(base)
-  return new Promise((resolve, reject) => {
-    const init = { hostname, port, path: target, method: opts.method ?? 'GET', headers: opts.headers, agent: false }
-    const req = request(init, (res) => {
-      const chunks: Buffer[] = []
-      res.on('data', (c: Buffer) => chunks.push(c))
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }))
-      res.on('error', reject)
-    })
-    req.on('error', reject)
-    if (opts.body instanceof Readable) opts.body.pipe(req)
-    else req.end(opts.body)
-  })
-}
-
-const json = (r: Reply) => JSON.parse(r.body.toString('utf8'))
-
-/** Polls until `check` passes: waits on the system, never asserts on time. */
-async function eventually(check: () => Promise<boolean> | boolean, what: string): Promise<void> {
-  for (let i = 0; i < 500; i++) {
-    if (await check()) return
-    await new Promise((r) => setTimeout(r, 10))
-  }
-  assert.fail(`timed out waiting for ${what}`)
-}
+import { type ConfigEntities, TURNPIKE_VERSION } from '@turnpike/shared'
+import type { DataPlane } from './data-plane.ts'
+import { call, eventually, json, startTestDataPlane, type TestDataPlane, type TestFeed } from './testing/harness.ts'
 
 /** Deterministic bytes, produced lazily so nothing holds the whole body. */
 function bigBody(bytes: number): Readable {
@@ -106,7 +39,7 @@ describe('data plane end to end', () => {
   let upstream: Server
   let upstreamPort: number
   let deadPort: number
-  let prefix: string
+  let harness: TestDataPlane
   let feed: TestFeed
   let dp: DataPlane
   /** Waiters for the next upstream request to a path. */
@@ -162,25 +95,16 @@ describe('data plane end to end', () => {
     deadPort = (closed.address() as AddressInfo).port
     closed.close()
 
-    prefix = await mkdtemp(join(tmpdir(), 'turnpike-dp-'))
-    feed = new TestFeed()
-    const settings = loadSettings({
-      env: {},
-      overrides: {
-        role: 'data_plane',
-        prefix,
-        proxy_listen: '127.0.0.1:0',
-        status_listen: '127.0.0.1:0',
-      },
-    })
-    dp = await startDataPlane({ settings, logger: createLogger('silent'), source: new FeedConfigSource(feed) })
+    // The default shutdown timeout, so a graceful close lets the slow in-flight request finish.
+    harness = await startTestDataPlane({}, { shutdownTimeoutMs: 10_000 })
+    dp = harness.dp
+    feed = harness.feed
   })
 
   after(async () => {
-    await dp?.close()
+    await harness?.close()
     upstream?.closeAllConnections()
     upstream?.close()
-    await rm(prefix, { recursive: true, force: true })
   })
 
   function config(): ConfigEntities {

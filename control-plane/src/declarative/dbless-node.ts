@@ -14,6 +14,7 @@ import { readConfig } from '../db/config-reader.ts'
 import { type Database, openDatabase } from '../db/database.ts'
 import { createEntityStore } from '../db/entity-store.ts'
 import { runMigrations } from '../db/migrate.ts'
+import { shutdownSteps } from '../shutdown-steps.ts'
 import { startSnapshotBuilder } from '../sync/snapshot-builder.ts'
 import type { DeclarativeLoader } from './config-routes.ts'
 import { DeclarativeConfigError, importDeclarative } from './import-config.ts'
@@ -67,23 +68,14 @@ export function createDeclarativeLoader(
 export async function startDeclarativeNode(options: { settings: Settings; logger: Logger }): Promise<ControlPlane> {
   const { settings, logger } = options
   const log = logger.child({ component: 'declarative' })
-  const closers: (() => Promise<void>)[] = []
-  const closeAll = async () => {
-    for (const close of closers.splice(0).reverse()) {
-      try {
-        await close()
-      } catch (err) {
-        log.error({ err }, 'shutdown step failed')
-      }
-    }
-  }
+  const { push: addCloser, closeAll } = shutdownSteps(log)
   // A bad file fails the start before anything is opened or listens.
   const file = settings.declarative_config
   const initial = file ? readDeclarativeFile(file) : undefined
 
   try {
     const db = await openDatabase({ ...settings, database: 'pglite' }, logger, { memory: true })
-    closers.push(() => db.destroy())
+    addCloser(() => db.destroy())
     await runMigrations(db, logger, 'up')
     const keyringSecret = settings.keyring_secret || undefined
     const loader = createDeclarativeLoader(db, { keyringSecret, logger: log })
@@ -100,7 +92,7 @@ export async function startDeclarativeNode(options: { settings: Settings; logger
       logger,
       read: () => readConfig(db, { keyringSecret }),
     })
-    closers.push(builder.close)
+    addCloser(builder.close)
     const admin = buildAdminApi({
       store: readOnlyStore(createEntityStore(db, { keyringSecret })),
       db,
@@ -111,7 +103,7 @@ export async function startDeclarativeNode(options: { settings: Settings; logger
       clustering: { role: settings.role },
       declarative: loader,
     })
-    closers.push(() => admin.close())
+    addCloser(() => admin.close())
     const adminUrl = await listenAdminApi(admin, settings.admin_listen, logger)
 
     let closing: Promise<void> | undefined

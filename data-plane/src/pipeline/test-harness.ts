@@ -3,26 +3,18 @@
  * consumers, credentials and plugins (Admin-API-shaped rows, defaults filled by the definitions) and to call it.
  */
 import { randomUUID } from 'node:crypto'
-import { mkdtempSync, rmSync } from 'node:fs'
 import { createServer, type IncomingHttpHeaders, request, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import {
   type ConfigEntities,
-  createLogger,
   type EntityRow,
   entityByName,
   flattenErrors,
-  loadSettings,
-  type Snapshot,
-  type SnapshotFeed,
-  sealSnapshot,
   validateEntity,
   validatePlugin,
 } from '@turnpike/shared'
-import { FeedConfigSource } from '../config-source/feed-config-source.ts'
-import { type DataPlane, startDataPlane } from '../data-plane.ts'
+import type { DataPlane } from '../data-plane.ts'
+import { startTestDataPlane } from '../testing/harness.ts'
 
 export interface Reply {
   status: number
@@ -32,24 +24,6 @@ export interface Reply {
   json: Record<string, unknown> | undefined
   /** What the echo upstream received, when the request got there. */
   upstream: { method: string; url: string; headers: IncomingHttpHeaders; body: string } | undefined
-}
-
-class Feed implements SnapshotFeed {
-  #current: Snapshot | undefined
-  #version = 0
-  readonly #listeners = new Set<(s: Snapshot) => void>()
-  current() {
-    return this.#current
-  }
-  subscribe(listener: (s: Snapshot) => void) {
-    this.#listeners.add(listener)
-    return () => this.#listeners.delete(listener)
-  }
-  publish(entities: ConfigEntities): Snapshot {
-    this.#current = sealSnapshot(++this.#version, entities)
-    for (const l of this.#listeners) l(this.#current)
-    return this.#current
-  }
 }
 
 /** A validated row of `collection` with an id (and the foreign fields as `{id}`). */
@@ -102,13 +76,8 @@ export async function startHarness(): Promise<Harness> {
   })
   await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve))
   const upstreamPort = (upstream.address() as AddressInfo).port
-  const prefix = mkdtempSync(join(tmpdir(), 'turnpike-plugins-'))
-  const feed = new Feed()
-  const settings = loadSettings({
-    env: {},
-    overrides: { role: 'data_plane', prefix, proxy_listen: '127.0.0.1:0', status_listen: '127.0.0.1:0' },
-  })
-  const dp = await startDataPlane({ settings, logger: createLogger('silent'), source: new FeedConfigSource(feed) })
+  const testDataPlane = await startTestDataPlane()
+  const { dp, feed } = testDataPlane
   const serviceId = randomUUID()
 
   const statusOf = async (): Promise<{ hash: string | null; error: string | null }> => {
@@ -156,10 +125,9 @@ export async function startHarness(): Promise<Harness> {
       })
     },
     async close() {
-      await dp.close()
+      await testDataPlane.close()
       upstream.closeAllConnections()
       upstream.close()
-      rmSync(prefix, { recursive: true, force: true })
     },
   }
 }

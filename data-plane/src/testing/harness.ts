@@ -133,8 +133,14 @@ export interface TestDataPlane {
   close(): Promise<void>
 }
 
-/** Starts a data plane fed in-process; `overrides` are settings (`proxy_listen` defaults to one plain listener). */
-export async function startTestDataPlane(overrides: Record<string, string> = {}): Promise<TestDataPlane> {
+/**
+ * Starts a data plane fed in-process; `overrides` are settings (`proxy_listen` defaults to one plain listener),
+ * `shutdownTimeoutMs` bounds how long `close()` waits for in-flight requests.
+ */
+export async function startTestDataPlane(
+  overrides: Record<string, string> = {},
+  { shutdownTimeoutMs = 500 }: { shutdownTimeoutMs?: number } = {},
+): Promise<TestDataPlane> {
   const prefix = await mkdtemp(join(tmpdir(), 'turnpike-dp-'))
   const feed = new TestFeed()
   const settings = loadSettings({
@@ -145,7 +151,7 @@ export async function startTestDataPlane(overrides: Record<string, string> = {})
     settings,
     logger: createLogger(process.env.TURNPIKE_TEST_LOG ?? 'silent'),
     source: new FeedConfigSource(feed),
-    shutdownTimeoutMs: 500,
+    shutdownTimeoutMs,
   })
   return {
     dp,
