@@ -4,25 +4,18 @@ import { createHash } from 'node:crypto'
 import { once } from 'node:events'
 import { createServer, request, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { Readable } from 'node:stream'
 import { after, before, describe, it } from 'node:test'
 import { type ConfigEntities, TURNPIKE_VERSION } from '@turnpike/shared'
 import type { DataPlane } from './data-plane.ts'
-import { call, eventually, json, startTestDataPlane, type TestDataPlane, type TestFeed } from './testing/harness.ts'
-
-/** Deterministic bytes, produced lazily so nothing holds the whole body. */
-function bigBody(bytes: number): Readable {
-  let sent = 0
-  const chunk = Buffer.alloc(64 * 1024, 'turnpike')
-  return new Readable({
-    read() {
-      if (sent >= bytes) return this.push(null)
-      const n = Math.min(chunk.length, bytes - sent)
-      sent += n
-      this.push(chunk.subarray(0, n))
-    },
-  })
-}
+import {
+  call,
+  eventually,
+  json,
+  lazyBody,
+  startTestDataPlane,
+  type TestDataPlane,
+  type TestFeed,
+} from './testing/harness.ts'
 
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex')
 const BIG = 24 * 1024 * 1024
@@ -63,7 +56,7 @@ describe('data plane end to end', () => {
       }
       if (url.pathname === '/big') {
         res.writeHead(200, { 'content-type': 'application/octet-stream' })
-        bigBody(BIG).pipe(res)
+        lazyBody(BIG).pipe(res)
         return
       }
       if (url.pathname === '/upload') {
@@ -212,12 +205,12 @@ describe('data plane end to end', () => {
     const up = await call(dp.proxyUrl, `/files/upload`, {
       method: 'POST',
       headers: { 'content-type': 'application/octet-stream' },
-      body: bigBody(BIG),
+      body: lazyBody(BIG),
     })
     assert.equal(up.status, 200)
     const expected = await new Promise<string>((resolve) => {
       const hash = createHash('sha256')
-      bigBody(BIG)
+      lazyBody(BIG)
         .on('data', (c: Buffer) => hash.update(c))
         .on('end', () => resolve(hash.digest('hex')))
     })

@@ -8,7 +8,7 @@ import { join } from 'node:path'
 import { test } from 'node:test'
 import { parse } from 'yaml'
 import { get, type Reply, sendForm } from '../support/http.ts'
-import { freePort, spawnTurnpike, type TurnpikeProcess, tempDir, waitFor } from '../support/processes.ts'
+import { freePort, spawnTurnpike, startLocalNode, tempDir, waitFor } from '../support/processes.ts'
 import { startEchoUpstream } from '../support/upstream.ts'
 
 async function postConfig(url: string, body: unknown, contentType = 'application/json'): Promise<Reply> {
@@ -42,22 +42,15 @@ consumers:
 `
   const file = join(dir, 'kong.yml')
   writeFileSync(file, config('/first'))
-  const ports = { admin: await freePort(), proxy: await freePort(), status: await freePort() }
-  const env = {
+  const { node, admin, proxy } = await startLocalNode({
     TURNPIKE_DATABASE: 'off',
     TURNPIKE_DECLARATIVE_CONFIG: file,
     TURNPIKE_PREFIX: join(dir, 'prefix'),
-    TURNPIKE_ADMIN_LISTEN: `127.0.0.1:${ports.admin}`,
-    TURNPIKE_PROXY_LISTEN: `127.0.0.1:${ports.proxy}`,
-    TURNPIKE_STATUS_LISTEN: `127.0.0.1:${ports.status}`,
-  }
-  const node: TurnpikeProcess = spawnTurnpike(env)
+  })
   t.after(async () => {
     await node.stop('SIGKILL')
     await upstream.close()
   })
-  const admin = `http://127.0.0.1:${ports.admin}`
-  const proxy = `http://127.0.0.1:${ports.proxy}`
   try {
     const first = await waitFor('the file served', async () => {
       const r = await get(`${proxy}/first/x`)

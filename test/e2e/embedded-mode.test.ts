@@ -2,26 +2,19 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { get, sendForm } from '../support/http.ts'
-import { freePort, spawnTurnpike, type TurnpikeProcess, tempDir, waitFor } from '../support/processes.ts'
+import { spawnTurnpike, startLocalNode, type TurnpikeProcess, tempDir, waitFor } from '../support/processes.ts'
 import { startEchoUpstream } from '../support/upstream.ts'
 
 test('embedded mode: PGlite, Admin API and proxy in one process, config survives a restart', async (t) => {
   const upstream = await startEchoUpstream()
   const prefix = tempDir('embedded')
-  const ports = { admin: await freePort(), proxy: await freePort(), status: await freePort() }
-  const env = {
-    TURNPIKE_PREFIX: prefix,
-    TURNPIKE_ADMIN_LISTEN: `127.0.0.1:${ports.admin}`,
-    TURNPIKE_PROXY_LISTEN: `127.0.0.1:${ports.proxy}`,
-    TURNPIKE_STATUS_LISTEN: `127.0.0.1:${ports.status}`,
-  }
-  let node: TurnpikeProcess = spawnTurnpike(env)
+  const local = await startLocalNode({ TURNPIKE_PREFIX: prefix })
+  let node: TurnpikeProcess = local.node
   t.after(async () => {
     await node.stop('SIGKILL')
     await upstream.close()
   })
-  const admin = `http://127.0.0.1:${ports.admin}`
-  const proxy = `http://127.0.0.1:${ports.proxy}`
+  const { admin, proxy, env } = local
   try {
     const root = await waitFor('admin API', async () => {
       const r = await get(`${admin}/`)

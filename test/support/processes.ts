@@ -109,3 +109,30 @@ export async function clusterCertEnv(dir: string): Promise<Record<string, string
     TURNPIKE_CLUSTER_CERT_KEY: join(dir, 'cluster.key'),
   }
 }
+
+export interface LocalNode {
+  node: TurnpikeProcess
+  /** The environment it was started with, to start it again on the same ports and prefix. */
+  env: Record<string, string>
+  admin: string
+  proxy: string
+  status: string
+}
+
+/** A single-process node (traditional or DB-less) on free loopback ports. */
+export async function startLocalNode(env: Record<string, string>): Promise<LocalNode> {
+  const ports = { admin: await freePort(), proxy: await freePort(), status: await freePort() }
+  const full = {
+    ...env,
+    TURNPIKE_ADMIN_LISTEN: `127.0.0.1:${ports.admin}`,
+    TURNPIKE_PROXY_LISTEN: `127.0.0.1:${ports.proxy}`,
+    TURNPIKE_STATUS_LISTEN: `127.0.0.1:${ports.status}`,
+  }
+  return {
+    node: spawnTurnpike(full),
+    env: full,
+    admin: `http://127.0.0.1:${ports.admin}`,
+    proxy: `http://127.0.0.1:${ports.proxy}`,
+    status: `http://127.0.0.1:${ports.status}`,
+  }
+}

@@ -7,26 +7,12 @@ import { once } from 'node:events'
 import { createServer, type IncomingMessage, type Server } from 'node:http'
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https'
 import { type AddressInfo, createServer as createNetServer, type Server as NetServer } from 'node:net'
-import { Readable } from 'node:stream'
 import { after, before, describe, it } from 'node:test'
 import { TURNPIKE_VERSION } from '@turnpike/shared'
-import { call, json, startTestDataPlane, type TestDataPlane, uuid } from '../testing/harness.ts'
+import { call, json, lazyBody, startTestDataPlane, type TestDataPlane, uuid } from '../testing/harness.ts'
 import { issueCertificate } from '../tls/self-signed.ts'
 
 const port = (s: Server | HttpsServer | NetServer) => (s.address() as AddressInfo).port
-
-function lazyBody(bytes: number): Readable {
-  let sent = 0
-  const chunk = Buffer.alloc(64 * 1024, 'x')
-  return new Readable({
-    read() {
-      if (sent >= bytes) return this.push(null)
-      const n = Math.min(chunk.length, bytes - sent)
-      sent += n
-      this.push(chunk.subarray(0, n))
-    },
-  })
-}
 
 async function readBody(req: IncomingMessage): Promise<Buffer> {
   const chunks: Buffer[] = []

@@ -176,3 +176,17 @@ export async function startTestDataPlane(
 
 /** A uuid-shaped id from a small number, for readable fixtures. */
 export const uuid = (n: number) => `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`
+
+/** Deterministic request/response bytes, produced lazily so nothing holds the whole body. */
+export function lazyBody(bytes: number): Readable {
+  let sent = 0
+  const chunk = Buffer.alloc(64 * 1024, 'turnpike')
+  return new Readable({
+    read() {
+      if (sent >= bytes) return this.push(null)
+      const n = Math.min(chunk.length, bytes - sent)
+      sent += n
+      this.push(chunk.subarray(0, n))
+    },
+  })
+}
