@@ -400,6 +400,15 @@ interface Scale {
   first_sync_ms: number
 }
 
+/** One report row for a measured DP phase: time, worst event-loop stall, longest GC pause. */
+function phaseRow(
+  label: string,
+  m: { ms: number; stall_ms: number; gc_max_ms: number },
+  fmt: (v: number) => string,
+): string[] {
+  return [label, fmt(m.ms), fmtNum(m.stall_ms, 1), fmtNum(m.gc_max_ms, 1)]
+}
+
 function saveMessage(file: string, meta: Record<string, unknown>, payload: Buffer): void {
   writeFileSync(file, Buffer.concat([Buffer.from(`${JSON.stringify(meta)}\n`), payload]))
 }
@@ -690,42 +699,12 @@ function render(r: { propagation?: Propagation; streams?: Streams; scale?: Scale
           ['CP compress zstd / gzip', `${fmtInt(c.zstd_ms)} / ${fmtInt(c.gzip_ms)}`, '–', '–'],
           ['one-entity admin write answered (p50)', fmtNum(c.delta_write_p50_ms, 1), '–', '–'],
           ['… and the CP snapshot built (p50, from the write)', fmtNum(c.delta_build_p50_ms, 1), '–', '–'],
-          [
-            'DP decode full snapshot',
-            fmtInt(a.full_decode!.ms),
-            fmtNum(a.full_decode!.stall_ms, 1),
-            fmtNum(a.full_decode!.gc_max_ms, 1),
-          ],
-          [
-            'DP apply full snapshot',
-            fmtInt(a.full_apply!.ms),
-            fmtNum(a.full_apply!.stall_ms, 1),
-            fmtNum(a.full_apply!.gc_max_ms, 1),
-          ],
-          [
-            'DP cache write (received bytes)',
-            fmtInt(a.full_cache_write!.ms),
-            fmtNum(a.full_cache_write!.stall_ms, 1),
-            fmtNum(a.full_cache_write!.gc_max_ms, 1),
-          ],
-          [
-            'DP decode delta',
-            fmtNum(a.delta_decode!.ms, 1),
-            fmtNum(a.delta_decode!.stall_ms, 1),
-            fmtNum(a.delta_decode!.gc_max_ms, 1),
-          ],
-          [
-            'DP apply delta',
-            fmtNum(a.delta_apply!.ms, 1),
-            fmtNum(a.delta_apply!.stall_ms, 1),
-            fmtNum(a.delta_apply!.gc_max_ms, 1),
-          ],
-          [
-            'DP cache write after a delta (re-encoded)',
-            fmtInt(a.delta_cache_write!.ms),
-            fmtNum(a.delta_cache_write!.stall_ms, 1),
-            fmtNum(a.delta_cache_write!.gc_max_ms, 1),
-          ],
+          phaseRow('DP decode full snapshot', a.full_decode!, fmtInt),
+          phaseRow('DP apply full snapshot', a.full_apply!, fmtInt),
+          phaseRow('DP cache write (received bytes)', a.full_cache_write!, fmtInt),
+          phaseRow('DP decode delta', a.delta_decode!, (v) => fmtNum(v, 1)),
+          phaseRow('DP apply delta', a.delta_apply!, (v) => fmtNum(v, 1)),
+          phaseRow('DP cache write after a delta (re-encoded)', a.delta_cache_write!, fmtInt),
           ['first full sync to a DP process (start included)', fmtInt(c.first_sync_ms), '–', '–'],
         ],
       ),
