@@ -8,25 +8,14 @@ import assert from 'node:assert/strict'
 import { randomUUID } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { createServer, type Server } from 'node:http'
-import { type AddressInfo, connect } from 'node:net'
+import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
+import { awayFromMinuteEdge, redisUnavailable } from '@turnpike/data-plane/testing'
 import { tempDir } from '../support/processes.ts'
 import { type PluginCluster, startPluginCluster } from './plugins-cluster.ts'
 
-const redisMissing = await new Promise<string | undefined>((resolve) => {
-  const s = connect({ host: '127.0.0.1', port: 6379 }, () => {
-    s.destroy()
-    resolve(undefined)
-  })
-  s.on('error', (e) => resolve(`Redis at 127.0.0.1:6379 is not reachable (${e.message})`))
-})
-
-/** Minute windows roll over on the minute: start counting well inside one. */
-async function awayFromMinuteEdge(): Promise<void> {
-  const into = Date.now() % 60_000
-  if (into > 55_000) await new Promise((r) => setTimeout(r, 60_000 - into + 50))
-}
+const redisMissing = await redisUnavailable()
 
 describe('traffic plugins end to end (control plane + data plane processes)', { timeout: 180_000 }, () => {
   let c: PluginCluster

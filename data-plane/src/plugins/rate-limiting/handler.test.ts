@@ -1,24 +1,12 @@
 import assert from 'node:assert/strict'
 import { randomUUID } from 'node:crypto'
-import { connect } from 'node:net'
 import { after, before, describe, it } from 'node:test'
 import { type Harness, routeRow, row, startHarness } from '../../pipeline/test-harness.ts'
+import { awayFromMinuteEdge, redisUnavailable } from '../../testing/redis.ts'
 import { clearLocalCounters, localIncrement, localUsage } from './local-counters.ts'
 import { parseReply, redisClient } from './redis-client.ts'
 
-const redisMissing = await new Promise<string | undefined>((resolve) => {
-  const s = connect({ host: '127.0.0.1', port: 6379 }, () => {
-    s.destroy()
-    resolve(undefined)
-  })
-  s.on('error', (e) => resolve(`Redis at 127.0.0.1:6379 is not reachable (${e.message})`))
-})
-
-/** Minute windows roll over on the minute: start a counting test well inside one. */
-async function awayFromMinuteEdge(): Promise<void> {
-  const intoMinute = Date.now() % 60_000
-  if (intoMinute > 55_000) await new Promise((r) => setTimeout(r, 60_000 - intoMinute + 50))
-}
+const redisMissing = await redisUnavailable()
 
 describe('rate-limiting', () => {
   it('parses RESP replies', () => {
