@@ -110,9 +110,13 @@ export function upstreamRequestHeaders(req: IncomingMessage | Http2ServerRequest
   return out
 }
 
-/** Rewrites the upstream's response headers in place for the client, adding what `headers` switches on. */
+/**
+ * The upstream's response headers as the client gets them, adding what `headers` switches on. Copies rather than
+ * deleting in place: a keep-alive upstream always sends hop-by-hop headers, and deleting keys would push every
+ * response's header object onto V8's slow dictionary path.
+ */
 export function prepareResponseHeaders(
-  headers: IncomingHttpHeaders,
+  upstream: IncomingHttpHeaders,
   httpVersion: string,
   upstreamLatencyMs: number,
   proxyLatencyMs: number,
@@ -120,9 +124,10 @@ export function prepareResponseHeaders(
   requestId?: string,
   upstreamStatus?: number,
 ): IncomingHttpHeaders {
-  const extraHopByHop = connectionTokens(headers.connection)
-  for (const name of HOP_BY_HOP) if (headers[name] !== undefined) delete headers[name]
-  if (extraHopByHop) for (const name of extraHopByHop) delete headers[name]
+  const extraHopByHop = connectionTokens(upstream.connection)
+  const headers: IncomingHttpHeaders = {}
+  for (const name in upstream)
+    if (!HOP_BY_HOP.has(name) && !extraHopByHop?.has(name)) headers[name] = upstream[name] as string | string[]
   if (switches.via) {
     const viaToken = `${httpVersion} ${SERVER_TOKEN}`
     const via = headers.via
