@@ -67,3 +67,56 @@ export interface ConfigRows {
   snis: SniRow[]
   ca_certificates: CaCertificateRow[]
 }
+
+/** Kong's upstream healthchecks record, defaults filled (shared/src/entities/upstreams.ts defines it). */
+export interface HealthchecksConfig {
+  active: {
+    type: 'tcp' | 'http' | 'https' | 'grpc' | 'grpcs'
+    /** Seconds. */
+    timeout: number
+    concurrency: number
+    http_path: string
+    https_sni: string | null
+    https_verify_certificate: boolean
+    headers: Record<string, string[]> | null
+    healthy: { interval: number; http_statuses: number[]; successes: number }
+    unhealthy: { interval: number; http_statuses: number[]; tcp_failures: number; timeouts: number; http_failures: number }
+  }
+  passive: {
+    type: 'tcp' | 'http' | 'https' | 'grpc' | 'grpcs'
+    healthy: { http_statuses: number[]; successes: number }
+    unhealthy: { http_statuses: number[]; tcp_failures: number; timeouts: number; http_failures: number }
+  }
+  /** Percentage of the total weight that must be available, else the whole upstream is unhealthy (503). */
+  threshold: number
+}
+
+export interface UpstreamRow {
+  id: string
+  name: string
+  algorithm: 'round-robin' | 'consistent-hashing' | 'least-connections' | 'latency'
+  hash_on: string
+  hash_fallback: string
+  hash_on_header: string | null
+  hash_fallback_header: string | null
+  hash_on_cookie: string | null
+  hash_on_cookie_path: string
+  hash_on_query_arg: string | null
+  hash_fallback_query_arg: string | null
+  hash_on_uri_capture: string | null
+  hash_fallback_uri_capture: string | null
+  slots: number
+  healthchecks: HealthchecksConfig
+  host_header: string | null
+  /** Id into the snapshot's `certificates`: overrides the service's client certificate. */
+  client_certificate_id: string | null
+  use_srv_name: boolean
+}
+
+export interface TargetRow {
+  id: string
+  upstream_id: string
+  /** `host:port`, normalized as Kong stores it. */
+  target: string
+  weight: number
+}
