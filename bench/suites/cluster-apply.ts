@@ -14,9 +14,9 @@ import { parseArgs } from 'node:util'
 import {
   decodeDeltaMessage,
   decodeSnapshotMessage,
+  PeerPools,
   SnapshotApplier,
   SnapshotCache,
-  UpstreamPools,
 } from '@turnpike/data-plane'
 import type { Delta, Snapshot as WireSnapshot } from '@turnpike/proto'
 import { createLogger } from '@turnpike/shared'
@@ -72,7 +72,7 @@ async function measured<T>(fn: () => Promise<T>): Promise<Measured<T>> {
 
 const logger = createLogger('silent')
 const prefix = mkdtempSync(join(tmpdir(), 'turnpike-bench-apply-'))
-const applier = new SnapshotApplier(new UpstreamPools(logger), logger)
+const applier = new SnapshotApplier({ pools: new PeerPools(logger) }, logger)
 const cache = new SnapshotCache({ prefix, logger, minIntervalMs: 0 })
 const maxRaw = 4 * 1024 ** 3
 

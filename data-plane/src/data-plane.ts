@@ -1,5 +1,6 @@
 /** Wires a data plane: config source → applier → proxy listeners, plus the Status API. */
 import type { Logger, Settings } from '@turnpike/shared'
+import { PeerPools } from './backend/peer-pools.ts'
 import type { ConfigSource } from './config-source/config-source.ts'
 import { GrpcConfigSource } from './config-source/grpc-config-source.ts'
 import { bootFromLocalConfig } from './config-source/local-config.ts'
@@ -9,7 +10,6 @@ import { renderMetrics } from './plugins/prometheus/metrics.ts'
 import { ProxyServer } from './proxy/proxy-server.ts'
 import { SnapshotApplier } from './runtime/snapshot-applier.ts'
 import { StatusServer } from './status/status-server.ts'
-import { UpstreamPools } from './upstream/upstream-pools.ts'
 
 export interface DataPlaneOptions {
   settings: Settings
@@ -38,8 +38,8 @@ export async function startDataPlane(opts: DataPlaneOptions): Promise<DataPlane>
   // Custom plugins first: any snapshot applied below may configure them.
   if (settings.plugins_dir) await loadCustomPlugins(settings.plugins_dir, logger)
   const source = opts.source ?? new GrpcConfigSource({ settings, logger })
-  const pools = new UpstreamPools(logger, { allowLinkLocal: settings.upstream_allow_link_local })
-  const applier = new SnapshotApplier(pools, logger)
+  const pools = new PeerPools(logger)
+  const applier = new SnapshotApplier({ pools, allowLinkLocal: settings.upstream_allow_link_local }, logger)
   const proxy = new ProxyServer(applier, logger, settings)
   const status = new StatusServer(
     {

@@ -1,4 +1,6 @@
 /** The data plane: receives config snapshots, compiles them, and proxies traffic with Kong's routing semantics. */
+
+export { PeerPools } from './backend/peer-pools.ts'
 export type {
   ApplyResult,
   ConfigRef,
@@ -35,4 +37,3 @@ export { type CompiledRoute, type RouteMatch, Router, type RouterRequest } from 
 export type { ConfigRows, RouteRow, ServiceRow } from './runtime/entity-rows.ts'
 export { SnapshotApplier } from './runtime/snapshot-applier.ts'
 export { type ValidationOutcome, validateSnapshotEntities } from './runtime/validate-snapshot.ts'
-export { UpstreamPools } from './upstream/upstream-pools.ts'

@@ -1,11 +1,11 @@
 /** The per-request context handlers receive; allocated only for requests whose route has plugins. */
 import type { IncomingMessage } from 'node:http'
 import type { Logger } from '@turnpike/shared'
-import { newRequestId } from '../proxy/responses.ts'
+import { defaultMessage } from '../http/messages.ts'
+import { nextRequestId as newRequestId } from '../http/request-id.ts'
 import type { RouteRow, ServiceRow } from '../runtime/entity-rows.ts'
 import { type Chain, type ChainEntry, type Instance, resolveInstance } from './chain.ts'
 import type { ConsumerIndex, ConsumerRow } from './consumers.ts'
-import { defaultMessage } from './messages.ts'
 import { RequestView } from './request-view.ts'
 import { ResponseState } from './response-state.ts'
 import type { AuthCredential, PluginContext, PluginResponse } from './types.ts'

@@ -3,7 +3,7 @@
  * through the SSRF guard, so a plugin config cannot point the gateway at link-local or metadata addresses.
  */
 import { Agent, request } from 'undici'
-import { guardedLookup } from '../upstream/address-guard.ts'
+import { guardedLookup } from '../backend/address-guard.ts'
 
 export const outboundAgent = new Agent({
   connect: { lookup: guardedLookup },

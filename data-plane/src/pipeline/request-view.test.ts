@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import type { IncomingMessage } from 'node:http'
 import { Readable } from 'node:stream'
 import { test } from 'node:test'
-import { compileTrustedIps } from '../proxy/trusted-ips.ts'
+import { compileTrustedIps } from '../http/trusted-ips.ts'
 import { BodyTooLargeError, parseQuery, RequestView } from './request-view.ts'
 
 function fakeRequest(headers: Record<string, string>, peer: string, body?: string): IncomingMessage {

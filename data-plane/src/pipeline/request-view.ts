@@ -1,8 +1,8 @@
 /** The client request as plugins read it: fields computed on first use, the body read only when asked. */
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http'
 import { isIP } from 'node:net'
-import { clientAddress } from '../proxy/headers.ts'
-import type { TrustedIps } from '../proxy/trusted-ips.ts'
+import { clientAddress } from '../http/client-address.ts'
+import type { TrustedIps } from '../http/trusted-ips.ts'
 import { splitHostPort } from '../router/host.ts'
 import type { PluginRequest } from './types.ts'
 

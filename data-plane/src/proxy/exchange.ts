@@ -1,28 +1,32 @@
 /**
- * One proxied request: an undici dispatch handler sending the client's body up and the upstream's response down,
- * with backpressure both ways (undici pulls the request body on demand; the response pauses while the client
+ * One proxied HTTP request: an undici dispatch handler sending the client's body up and the upstream's response
+ * down, with backpressure both ways (undici pulls the request body on demand; the response pauses while the client
  * socket is full). The body is read whole first when the route buffers requests (and it fits), which makes
- * retries possible: connection failures are retried up to the service's `retries` when nothing can have been
- * processed upstream, resets only for idempotent methods. A client that goes away aborts the upstream request.
+ * retries possible: connection failures are retried up to the service's `retries` — on the next member when the
+ * service balances — when nothing can have been processed upstream, resets only for idempotent methods. A client
+ * that goes away aborts the upstream request. Plugins take part through response hooks, not subclasses.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import type { Logger } from '@turnpike/shared'
 import type { Dispatcher } from 'undici'
-import type { Upstream } from '../runtime/compiled-config.ts'
+import type { ServiceSettings } from '../backend/peer.ts'
+import { MESSAGES } from '../http/messages.ts'
+import { sendMessage } from '../http/respond.ts'
+import type { ResponseHooks, UpstreamHeaders } from '../pipeline/response-hooks.ts'
+import type { Tries, Try } from './dispatch.ts'
 import { prepareResponseHeaders } from './headers.ts'
-import { DEFAULT_ENV, type ProxyEnv } from './proxy-env.ts'
+import type { ProxyEnv } from './proxy-env.ts'
 import { bodyTimeout, bufferBody, StreamedBody } from './request-body.ts'
-import { requestIdOf } from './request-info.ts'
-import {
-  BODY_TIMEOUT,
-  BODY_TOO_LARGE,
-  classifyUpstreamError,
-  MESSAGES,
-  sendMessage,
-  WRITE_TIMEOUT,
-} from './responses.ts'
+import type { RequestScope } from './request-scope.ts'
+import type { Forward } from './route-request.ts'
+import { BODY_TIMEOUT, BODY_TOO_LARGE, classifyUpstreamError, WRITE_TIMEOUT } from './upstream-errors.ts'
 
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE'])
+
+/** Past this many bytes a body a hook asked to buffer is passed on untransformed (and the failure logged). */
+const MAX_BUFFERED_BODY = 32 * 1024 * 1024
+
+/** nginx's status for a request the client abandoned: neither a success nor a failure to the health checks. */
+const CLIENT_CLOSED = 499
 
 /** With response buffering on, the upstream is read ahead of a slow client up to this many bytes (nginx proxy_buffers). */
 const RESPONSE_BUFFER_LIMIT = 1024 * 1024
@@ -53,36 +57,39 @@ class ClientGoneError extends Error {
 export class Exchange implements Dispatcher.DispatchHandler {
   readonly #req: IncomingMessage
   readonly #res: ServerResponse
-  readonly #upstream: Upstream
+  readonly #scope: RequestScope
+  readonly #settings: ServiceSettings
   readonly #options: ProxyDispatchOptions
-  readonly #logger: Logger
-  readonly #startedAt: number
   readonly #env: ProxyEnv
+  readonly #tries: Tries
+  readonly #hooks: ResponseHooks | null
   #controller: Dispatcher.DispatchController | null = null
-  #tries = 0
+  #try: Try | null = null
   #dispatchedAt = 0
   #clientGone = false
   #responding = false
+  /** A hook failed and answered the client: the abort that follows is not an upstream error. */
+  #hookFailed = false
+  #buffered: {
+    controller: Dispatcher.DispatchController
+    status: number
+    headers: UpstreamHeaders
+    chunks: Buffer[]
+    size: number
+  } | null = null
   /** Watches a streamed body: the client must keep sending (client_body_timeout), the upstream keep taking (write_timeout). */
   #bodyTimer: NodeJS.Timeout | null = null
   #bodyProgressAt = 0
 
-  constructor(
-    req: IncomingMessage,
-    res: ServerResponse,
-    upstream: Upstream,
-    options: ProxyDispatchOptions,
-    startedAt: number,
-    logger: Logger,
-    env: ProxyEnv = DEFAULT_ENV,
-  ) {
-    this.#req = req
-    this.#res = res
-    this.#upstream = upstream
-    this.#options = options
-    this.#startedAt = startedAt
-    this.#logger = logger
-    this.#env = env
+  constructor(scope: RequestScope, forward: Forward, tries: Tries, hooks: ResponseHooks | null) {
+    this.#scope = scope
+    this.#req = scope.req
+    this.#res = scope.res!
+    this.#settings = forward.backend.settings
+    this.#options = forward.options
+    this.#env = scope.env
+    this.#tries = tries
+    this.#hooks = hooks
   }
 
   start(): void {
@@ -113,22 +120,45 @@ export class Exchange implements Dispatcher.DispatchHandler {
       this.#res,
       tooLarge ? 413 : 408,
       tooLarge ? MESSAGES.payloadTooLarge : MESSAGES.requestTimeout,
-      this.#startedAt,
+      this.#scope.startedAt,
       undefined,
       { Connection: 'close' },
     )
   }
 
   #dispatch(): void {
-    this.#tries++
     this.#controller = null
-    this.#dispatchedAt = performance.now()
+    const t = this.#tries.next()
+    if (t === undefined) {
+      this.#env.logger.warn({ service: this.#settings.serviceId }, 'no upstream target available')
+      sendMessage(this.#res, 503, MESSAGES.noPeer, this.#scope.startedAt)
+      return
+    }
+    this.#try = t
+    if (t.connection.peer.forbidden) {
+      this.#env.logger.warn(
+        { service: this.#settings.serviceId, address: t.connection.peer.host },
+        'refusing to proxy to a link-local or metadata address; set upstream_allow_link_local=on to allow it',
+      )
+      this.#endTry(CLIENT_CLOSED)
+      sendMessage(this.#res, 502, MESSAGES.badGateway, this.#scope.startedAt)
+      return
+    }
+    this.#dispatchedAt = t.startedAt
     if ((this.#options.body as unknown) instanceof StreamedBody && this.#bodyTimer === null) {
       this.#bodyProgressAt = this.#dispatchedAt
-      const every = Math.min(this.#env.bodyTimeout || Number.POSITIVE_INFINITY, this.#upstream.target.writeTimeout)
+      const every = Math.min(this.#env.bodyTimeout || Number.POSITIVE_INFINITY, this.#settings.writeTimeout)
       this.#bodyTimer = setInterval(this.#checkBody, Math.max(10, every / 4))
     }
-    this.#upstream.pool.dispatch(this.#options, this)
+    t.connection.pool.dispatch(this.#options, this)
+  }
+
+  /** Reports the current try's outcome to the balancer, once. */
+  #endTry(result: number | Error): void {
+    const t = this.#try
+    if (t === null) return
+    this.#try = null
+    this.#tries.end(t, result)
   }
 
   /** undici calls this per chunk written upstream. */
@@ -153,7 +183,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
     }
     const idle = performance.now() - this.#bodyProgressAt
     const clientStalled = body.waitingForClient && this.#env.bodyTimeout > 0 && idle > this.#env.bodyTimeout
-    const upstreamStalled = !body.waitingForClient && idle > this.#upstream.target.writeTimeout
+    const upstreamStalled = !body.waitingForClient && idle > this.#settings.writeTimeout
     if (!clientStalled && !upstreamStalled) return
     this.#stopBodyTimer()
     this.#controller?.abort(clientStalled ? bodyTimeout() : writeTimeoutError())
@@ -164,33 +194,74 @@ export class Exchange implements Dispatcher.DispatchHandler {
     if (this.#clientGone) controller.abort(new ClientGoneError())
   }
 
-  onResponseStart(
-    controller: Dispatcher.DispatchController,
-    statusCode: number,
-    headers: Record<string, string | string[] | undefined>,
-  ): void {
+  onResponseStart(controller: Dispatcher.DispatchController, statusCode: number, headers: UpstreamHeaders): void {
     if (this.#clientGone) {
       controller.abort(new ClientGoneError())
       return
     }
+    this.#endTry(statusCode)
+    const cookie = this.#tries.setCookie
+    if (cookie !== undefined) {
+      const prior = headers['set-cookie']
+      headers['set-cookie'] = prior === undefined ? [cookie] : [...(Array.isArray(prior) ? prior : [prior]), cookie]
+    }
+    let status = statusCode
+    const hooks = this.#hooks
+    if (hooks !== null) {
+      try {
+        status = hooks.head(statusCode, headers)
+      } catch (err) {
+        this.#failHook(controller, err)
+        return
+      }
+      if (hooks.buffering) {
+        delete headers['content-length']
+        this.#buffered = { controller, status, headers, chunks: [], size: 0 }
+        return
+      }
+    }
+    this.#writeHead(status, headers, statusCode)
+  }
+
+  #writeHead(status: number, headers: UpstreamHeaders, upstreamStatus: number): void {
     const now = performance.now()
     this.#res.writeHead(
-      statusCode,
+      status,
       prepareResponseHeaders(
         headers,
         this.#req.httpVersion,
         now - this.#dispatchedAt,
-        this.#dispatchedAt - this.#startedAt,
+        this.#dispatchedAt - this.#scope.startedAt,
         this.#env.headers,
-        requestIdOf(this.#res),
-        statusCode,
+        this.#scope.requestId,
+        upstreamStatus,
       ),
     )
     // Set only once writeHead succeeded: if it throws, undici reports the error and the client still gets a 502.
     this.#responding = true
   }
 
+  #failHook(controller: Dispatcher.DispatchController, err: unknown): void {
+    this.#hookFailed = true
+    this.#hooks!.failed(err)
+    controller.abort(err instanceof Error ? err : new Error(String(err)))
+  }
+
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    const b = this.#buffered
+    if (b !== null) {
+      if (b.size + chunk.length <= MAX_BUFFERED_BODY) {
+        b.chunks.push(chunk)
+        b.size += chunk.length
+        return
+      }
+      this.#giveUpBuffering()
+    }
+    this.#hooks?.sent(chunk.length)
+    this.#write(controller, chunk)
+  }
+
+  #write(controller: Dispatcher.DispatchController, chunk: Buffer): void {
     const res = this.#res
     if (
       !res.write(chunk) &&
@@ -202,42 +273,78 @@ export class Exchange implements Dispatcher.DispatchHandler {
     }
   }
 
+  /** Too big to transform: send what is buffered as is and stream the rest. */
+  #giveUpBuffering(): void {
+    const b = this.#buffered!
+    this.#buffered = null
+    this.#env.logger.warn({ bytes: b.size }, 'response body too large to transform; passed through unchanged')
+    this.#writeHead(b.status, b.headers, b.status)
+    for (const c of b.chunks) {
+      this.#hooks!.sent(c.length)
+      this.#write(b.controller, c)
+    }
+  }
+
   onResponseEnd(): void {
     this.#stopBodyTimer()
-    this.#res.end()
+    const b = this.#buffered
+    if (b === null) {
+      this.#res.end()
+      return
+    }
+    this.#buffered = null
+    let body: Buffer
+    try {
+      body = this.#hooks!.body(b.chunks.length === 1 ? b.chunks[0]! : Buffer.concat(b.chunks, b.size))
+    } catch (err) {
+      this.#hookFailed = true
+      this.#hooks!.failed(err)
+      return
+    }
+    b.headers['content-length'] = String(body.length)
+    this.#writeHead(b.status, b.headers, b.status)
+    this.#hooks!.sent(body.length)
+    this.#res.end(body.length ? body : undefined)
   }
 
   onResponseError(_controller: Dispatcher.DispatchController | null, err: Error): void {
     this.#stopBodyTimer()
-    if (this.#clientGone || this.#res.destroyed) return
+    if (this.#hookFailed) return
+    if (this.#clientGone || this.#res.destroyed) {
+      this.#endTry(CLIENT_CLOSED)
+      return
+    }
     const code = (err as NodeJS.ErrnoException).code
     if (!this.#responding && (code === BODY_TOO_LARGE || code === BODY_TIMEOUT)) {
+      this.#endTry(CLIENT_CLOSED)
       this.#rejectBody(err as NodeJS.ErrnoException)
       return
     }
+    this.#endTry(err)
+    const logger = this.#env.logger
     if (this.#responding) {
       // Headers are out: the only honest signal left is cutting the client's connection.
-      this.#logger.warn({ err, origin: this.#upstream.target.origin }, 'upstream failed mid-response')
+      logger.warn({ err, service: this.#settings.serviceId }, 'upstream failed mid-response')
       this.#res.destroy(err)
       return
     }
     const failure = classifyUpstreamError(err)
-    if (this.#tries <= this.#upstream.target.retries && this.#retryable(failure)) {
-      this.#logger.debug({ err, try: this.#tries, origin: this.#upstream.target.origin }, 'retrying upstream')
+    if (this.#tries.count <= this.#settings.retries && this.#retryable(failure)) {
+      logger.debug({ err, try: this.#tries.count, service: this.#settings.serviceId }, 'retrying upstream')
       this.#dispatch()
       return
     }
-    this.#logger.warn(
+    logger.warn(
       {
         err,
         status: failure.status,
-        tries: this.#tries,
-        origin: this.#upstream.target.origin,
+        tries: this.#tries.count,
+        service: this.#settings.serviceId,
         path: this.#options.path,
       },
       'upstream request failed',
     )
-    sendMessage(this.#res, failure.status, failure.message, this.#startedAt)
+    sendMessage(this.#res, failure.status, failure.message, this.#scope.startedAt)
   }
 
   /**

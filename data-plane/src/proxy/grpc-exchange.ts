@@ -14,17 +14,20 @@ import {
   type IncomingHttpStatusHeader,
   type ServerHttp2Stream,
 } from 'node:http2'
-import type { Upstream } from '../runtime/compiled-config.ts'
+import type { Peer } from '../backend/peer.ts'
+import { MESSAGES } from '../http/messages.ts'
+import { sendMessage } from '../http/respond.ts'
+import type { Tries } from './dispatch.ts'
 import type { ProxyDispatchOptions } from './exchange.ts'
 import { prepareResponseHeaders } from './headers.ts'
-import type { ProxyEnv } from './proxy-env.ts'
-import { requestIdOf } from './request-info.ts'
-import { classifyUpstreamError, sendMessage } from './responses.ts'
+import type { RequestScope } from './request-scope.ts'
+import type { Forward } from './route-request.ts'
+import { classifyUpstreamError } from './upstream-errors.ts'
 
 const { NGHTTP2_FLAG_END_STREAM, NGHTTP2_CANCEL, NGHTTP2_INTERNAL_ERROR } = constants
 
 /** The upstream request's headers as an HTTP/2 raw list: pseudo-headers first, names lowercased, Host as :authority. */
-function h2RequestHeaders(options: ProxyDispatchOptions, upstream: Upstream): string[] {
+function h2RequestHeaders(options: ProxyDispatchOptions, peer: Peer): string[] {
   const list = options.headers as string[]
   const out: string[] = [
     ':method',
@@ -32,9 +35,9 @@ function h2RequestHeaders(options: ProxyDispatchOptions, upstream: Upstream): st
     ':path',
     options.path,
     ':scheme',
-    upstream.target.secure ? 'https' : 'http',
+    peer.settings.secure ? 'https' : 'http',
     ':authority',
-    upstream.target.hostHeader,
+    peer.hostHeader,
   ]
   for (let i = 0; i < list.length; i += 2) {
     const name = list[i]!.toLowerCase()
@@ -52,23 +55,38 @@ function responseHeaders(headers: IncomingHttpHeaders & IncomingHttpStatusHeader
   return out
 }
 
+/** One gRPC call, one try: streams are not replayable, so a failed call is reported, not retried. */
 export function forwardGrpc(
   req: Http2ServerRequest,
   res: Http2ServerResponse,
-  upstream: Upstream,
-  options: ProxyDispatchOptions,
-  startedAt: number,
-  env: ProxyEnv,
+  scope: RequestScope,
+  forward: Forward,
+  tries: Tries,
 ): void {
+  const { startedAt, env } = scope
+  const options = forward.options
+  const settings = forward.backend.settings
   const downstream: ServerHttp2Stream = res.stream
-  const target = upstream.target
-  const dispatchedAt = performance.now()
+  const t = tries.next()
+  if (t === undefined) {
+    sendMessage(res as unknown as ServerResponse, 503, MESSAGES.noPeer, startedAt)
+    return
+  }
+  const { peer, h2 } = t.connection
+  const dispatchedAt = t.startedAt
   let responded = false
   let failed = false
+  let ended = false
+  const end = (result: number | Error) => {
+    if (ended) return
+    ended = true
+    tries.end(t, result)
+  }
 
   const fail = (err: unknown) => {
     if (failed || downstream.destroyed || downstream.closed) return
     failed = true
+    end(err as Error)
     if (responded) {
       // Headers are out: only a stream reset can tell the client the call broke.
       downstream.close(NGHTTP2_INTERNAL_ERROR)
@@ -76,7 +94,7 @@ export function forwardGrpc(
     }
     const failure = classifyUpstreamError(err)
     env.logger.warn(
-      { err, status: failure.status, origin: target.origin, path: options.path },
+      { err, status: failure.status, origin: peer.origin, path: options.path },
       'upstream gRPC call failed',
     )
     sendMessage(res as unknown as ServerResponse, failure.status, failure.message, startedAt)
@@ -84,13 +102,13 @@ export function forwardGrpc(
 
   let up: ClientHttp2Stream
   try {
-    up = upstream.h2!.session().request(h2RequestHeaders(options, upstream), { endStream: options.body == null })
+    up = h2!.session().request(h2RequestHeaders(options, peer), { endStream: options.body == null })
   } catch (err) {
     fail(err)
     return
   }
-  up.setTimeout(target.readTimeout, () => {
-    const err: NodeJS.ErrnoException = new Error(`no upstream data for ${target.readTimeout} ms (read_timeout)`)
+  up.setTimeout(settings.readTimeout, () => {
+    const err: NodeJS.ErrnoException = new Error(`no upstream data for ${settings.readTimeout} ms (read_timeout)`)
     err.code = 'UND_ERR_HEADERS_TIMEOUT'
     up.destroy(err)
   })
@@ -102,6 +120,7 @@ export function forwardGrpc(
     res.addTrailers(trailers)
   })
   up.once('response', (headers, flags) => {
+    end(Number(headers[':status']))
     if (downstream.destroyed || downstream.closed) return
     const out = prepareResponseHeaders(
       responseHeaders(headers) as never,
@@ -109,7 +128,7 @@ export function forwardGrpc(
       performance.now() - dispatchedAt,
       dispatchedAt - startedAt,
       env.headers,
-      requestIdOf(res),
+      scope.requestId,
       headers[':status'],
     ) as OutgoingHttpHeaders
     responded = true
@@ -133,6 +152,7 @@ export function forwardGrpc(
   })
   // The client cancelled (or went away): cancel upstream too.
   downstream.once('close', () => {
+    end(499)
     if (!up.closed) up.close(NGHTTP2_CANCEL)
   })
   if (options.body != null) req.pipe(up)

@@ -3,8 +3,8 @@
  * Content-Length and Transfer-Encoding, repeated or invalid Content-Length, bad methods and targets).
  */
 import type { IncomingMessage } from 'node:http'
+import { MESSAGES } from '../http/messages.ts'
 import type { ProxyEnv } from './proxy-env.ts'
-import { MESSAGES } from './responses.ts'
 
 export interface Rejection {
   status: number

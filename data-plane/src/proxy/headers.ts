@@ -1,10 +1,8 @@
 /** Header rewriting in both directions: hop-by-hop removal, X-Forwarded-*, Via, request id, latency headers. */
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http'
 import type { Http2ServerRequest } from 'node:http2'
-import { TURNPIKE_VERSION } from '@turnpike/shared'
-import { DEFAULT_ENV, type HeaderSwitches } from './proxy-env.ts'
-
-export const SERVER_TOKEN = `turnpike/${TURNPIKE_VERSION}`
+import { DEFAULT_SWITCHES, type HeaderSwitches, SERVER_TOKEN } from '../http/header-switches.ts'
+import { REQUEST_ID_HEADER } from '../http/respond.ts'
 
 /** Hop-by-hop headers (RFC 9110 §7.6.1, plus the Proxy-* ones): they describe one connection, never forwarded. */
 const HOP_BY_HOP: ReadonlySet<string> = new Set([
@@ -30,8 +28,6 @@ const REPLACED_UPSTREAM: ReadonlySet<string> = new Set([
   'x-forwarded-prefix',
   'x-turnpike-request-id',
 ])
-
-export const REQUEST_ID_HEADER = 'x-turnpike-request-id'
 
 /** Extra header names listed in a Connection header, lowercased; null when there are none. */
 function connectionTokens(value: string | string[] | undefined): Set<string> | null {
@@ -120,7 +116,7 @@ export function prepareResponseHeaders(
   httpVersion: string,
   upstreamLatencyMs: number,
   proxyLatencyMs: number,
-  switches: HeaderSwitches = DEFAULT_ENV.headers,
+  switches: HeaderSwitches = DEFAULT_SWITCHES,
   requestId?: string,
   upstreamStatus?: number,
 ): IncomingHttpHeaders {
@@ -139,10 +135,4 @@ export function prepareResponseHeaders(
     headers['x-turnpike-upstream-status'] = String(upstreamStatus)
   if (switches.requestId && requestId !== undefined) headers[REQUEST_ID_HEADER] = requestId
   return headers
-}
-
-/** The client's address as it belongs in X-Forwarded-For (IPv4-mapped IPv6 shown as IPv4). */
-export function clientAddress(req: IncomingMessage | Http2ServerRequest): string {
-  const address = req.socket.remoteAddress ?? ''
-  return address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address
 }

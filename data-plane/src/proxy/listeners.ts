@@ -26,9 +26,9 @@ import { createServer as createNetServer, type Server as NetServer, type Socket 
 import type { Duplex } from 'node:stream'
 import type { SecureContext } from 'node:tls'
 import type { ListenAddress, Logger } from '@turnpike/shared'
+import { SERVER_TOKEN } from '../http/header-switches.ts'
 import { listen, urlFor } from '../http/listen.ts'
-import { SERVER_TOKEN } from './headers.ts'
-import { MESSAGES } from './responses.ts'
+import { MESSAGES } from '../http/messages.ts'
 
 export type Scheme = 'http' | 'https'
 

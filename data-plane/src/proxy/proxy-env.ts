@@ -1,22 +1,7 @@
 /** What the proxy needs from the settings, resolved once at start: header switches, limits, trusted clients. */
 import { createLogger, type Logger, type Settings } from '@turnpike/shared'
-import { compileTrustedIps, type TrustedIps } from './trusted-ips.ts'
-
-/** Which headers the proxy adds (Kong's `headers` and `headers_upstream`). */
-export interface HeaderSwitches {
-  /** Downstream `Server` on Turnpike's own answers. */
-  readonly server: boolean
-  /** Downstream `Via` on proxied responses. */
-  readonly via: boolean
-  readonly proxyLatency: boolean
-  readonly upstreamLatency: boolean
-  readonly responseLatency: boolean
-  readonly upstreamStatus: boolean
-  /** Downstream `X-Turnpike-Request-Id`. */
-  readonly requestId: boolean
-  /** Upstream `X-Turnpike-Request-Id`. */
-  readonly upstreamRequestId: boolean
-}
+import { DEFAULT_SWITCHES, type HeaderSwitches, headerSwitches } from '../http/header-switches.ts'
+import { compileTrustedIps, type TrustedIps } from '../http/trusted-ips.ts'
 
 export interface ProxyEnv {
   readonly logger: Logger
@@ -29,22 +14,6 @@ export interface ProxyEnv {
   readonly maxHeaders: number
   /** Ms of client silence allowed while a request body is read or streamed. */
   readonly bodyTimeout: number
-}
-
-export function headerSwitches(downstream: readonly string[], upstream: readonly string[]): HeaderSwitches {
-  const on = new Set(downstream)
-  const serverTokens = on.has('server_tokens')
-  const latencyTokens = on.has('latency_tokens')
-  return {
-    server: serverTokens || on.has('server'),
-    via: serverTokens || on.has('via'),
-    proxyLatency: latencyTokens || on.has('x-turnpike-proxy-latency'),
-    upstreamLatency: latencyTokens || on.has('x-turnpike-upstream-latency'),
-    responseLatency: latencyTokens || on.has('x-turnpike-response-latency'),
-    upstreamStatus: on.has('x-turnpike-upstream-status'),
-    requestId: on.has('x-turnpike-request-id'),
-    upstreamRequestId: upstream.includes('x-turnpike-request-id'),
-  }
 }
 
 export function proxyEnv(settings: Settings, logger: Logger): ProxyEnv {
@@ -62,7 +31,7 @@ export function proxyEnv(settings: Settings, logger: Logger): ProxyEnv {
 /** The defaults (Kong's), for callers that route without a proxy server around them. */
 export const DEFAULT_ENV: ProxyEnv = {
   logger: createLogger('silent'),
-  headers: headerSwitches(['server_tokens', 'latency_tokens', 'x-turnpike-request-id'], ['x-turnpike-request-id']),
+  headers: DEFAULT_SWITCHES,
   trusted: compileTrustedIps([]),
   maxBodySize: 0,
   bodyBufferSize: 1024 * 1024,

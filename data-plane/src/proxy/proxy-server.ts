@@ -5,18 +5,19 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Duplex } from 'node:stream'
 import type { ListenAddress, Logger, Settings } from '@turnpike/shared'
-import { upgradeAccess } from '../pipeline/handle-plugins.ts'
+import { MESSAGES } from '../http/messages.ts'
+import { nextRequestId } from '../http/request-id.ts'
+import { tagResponse } from '../http/request-info.ts'
+import { REQUEST_ID_HEADER, sendMessage } from '../http/respond.ts'
 import type { SnapshotApplier } from '../runtime/snapshot-applier.ts'
 import { loadDefaultCertificate } from '../tls/default-certificate.ts'
-import { handleRequest, isUpgrade, routeRequest } from './handle-request.ts'
+import { handleRequest } from './handle-request.ts'
 import { rejectRequest } from './hardening.ts'
-import { REQUEST_ID_HEADER } from './headers.ts'
 import { type Listener, type ListenerHandlers, type ListenerLimits, openListener, type Scheme } from './listeners.ts'
 import { DEFAULT_ENV, type ProxyEnv, proxyEnv } from './proxy-env.ts'
-import { nextRequestId } from './request-id.ts'
-import { tagResponse } from './request-info.ts'
-import { MESSAGES, newRequestId, sendMessage } from './responses.ts'
-import { answerOnSocket, proxyUpgrade } from './websocket.ts'
+import { requestScope } from './request-scope.ts'
+import { isUpgrade } from './route-request.ts'
+import { answerOnSocket } from './websocket.ts'
 
 export interface ProxyStats {
   total_requests: number
@@ -101,7 +102,7 @@ export class ProxyServer {
     this.stats.total_requests++
     this.#inFlight++
     if (this.#closing) res.shouldKeepAlive = false
-    this.#identify(req, res)
+    const requestId = this.#identify(req, res)
     const rejection = rejectRequest(req, this.#env)
     const config = rejection ? undefined : this.#applier.acquire()
     res.once('close', () => {
@@ -118,9 +119,8 @@ export class ProxyServer {
       return
     }
     try {
-      handleRequest(config, req, res, startedAt, scheme, this.#logger, this.#env)
+      handleRequest(requestScope(req, res, null, scheme, startedAt, requestId, this.#env, config))
     } catch (err) {
-      const requestId = String(req.headers[REQUEST_ID_HEADER] ?? newRequestId())
       this.#logger.error(
         { err, request_id: requestId, method: req.method, url: req.url },
         'proxy failed to handle a request',
@@ -157,56 +157,12 @@ export class ProxyServer {
       this.#applier.release(config)
       if (--this.#inFlight === 0) this.#drained?.()
     }
+    socket.once('close', release)
     try {
-      const outcome = routeRequest(config, req, scheme, env)
-      if (outcome.kind === 'forward' && outcome.match.route.websocket && !outcome.upstream.h2) {
-        // The route's plugins (auth, acl, limits …) decide on the handshake first.
-        const access =
-          config.plugins && upgradeAccess(config.plugins, outcome, req, scheme, startedAt, this.#logger, env, requestId)
-        if (!access) {
-          proxyUpgrade(req, socket, head, outcome.upstream, outcome.options, env, requestId, startedAt, release)
-          return
-        }
-        access.then((refusal) => {
-          if (!refusal)
-            return proxyUpgrade(
-              req,
-              socket,
-              head,
-              outcome.upstream,
-              outcome.options,
-              env,
-              requestId,
-              startedAt,
-              release,
-            )
-          socket.once('close', release)
-          answerOnSocket(socket, refusal, env, requestId, startedAt)
-        })
-        return
-      }
-      socket.once('close', release)
-      if (outcome.kind === 'reply')
-        answerOnSocket(
-          socket,
-          { ...outcome, headers: outcome.headers as Record<string, string> },
-          env,
-          requestId,
-          startedAt,
-        )
-      else if (outcome.kind === 'redirect')
-        answerOnSocket(
-          socket,
-          { status: outcome.status, message: '', headers: { Location: outcome.location }, empty: true },
-          env,
-          requestId,
-          startedAt,
-        )
-      else answerOnSocket(socket, { status: 400, message: MESSAGES.badRequest }, env, requestId, startedAt)
+      handleRequest(requestScope(req, null, { socket, head }, scheme, startedAt, requestId, env, config))
     } catch (err) {
       this.#logger.error({ err, request_id: requestId, url: req.url }, 'proxy failed to handle an upgrade')
       socket.destroy()
-      release()
     }
   }
 

@@ -7,7 +7,7 @@
 import type { IncomingMessage } from 'node:http'
 import type { Http2ServerRequest } from 'node:http2'
 import type { ProxyEnv } from './proxy-env.ts'
-import { BODY_TIMEOUT, BODY_TOO_LARGE } from './responses.ts'
+import { BODY_TIMEOUT, BODY_TOO_LARGE } from './upstream-errors.ts'
 
 type ClientRequest = IncomingMessage | Http2ServerRequest
 

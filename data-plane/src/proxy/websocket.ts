@@ -4,16 +4,17 @@
  * piped both ways untouched. Either side's close (FIN) is passed on as a half-close, an error or reset tears both
  * down, and a connection silent for the service's read_timeout is closed, as nginx does for upgraded requests.
  */
-import type { IncomingMessage } from 'node:http'
 import { connect as netConnect, type Socket } from 'node:net'
 import type { Duplex } from 'node:stream'
 import { connect as tlsConnect } from 'node:tls'
-import type { Upstream } from '../runtime/compiled-config.ts'
-import { connectOptions } from '../upstream/upstream.ts'
-import type { ProxyDispatchOptions } from './exchange.ts'
-import { SERVER_TOKEN } from './headers.ts'
+import { connectOptions } from '../backend/peer.ts'
+import { SERVER_TOKEN } from '../http/header-switches.ts'
+import { MESSAGES } from '../http/messages.ts'
+import type { Tries } from './dispatch.ts'
 import type { ProxyEnv } from './proxy-env.ts'
-import { classifyUpstreamError } from './responses.ts'
+import type { RequestScope } from './request-scope.ts'
+import type { Forward } from './route-request.ts'
+import { classifyUpstreamError } from './upstream-errors.ts'
 
 /** Longest upstream handshake answer accepted before the bytes are relayed. */
 const MAX_RESPONSE_HEAD = 64 * 1024
@@ -67,44 +68,47 @@ const REASONS: Record<number, string> = {
 }
 const reason = (status: number) => REASONS[status] ?? 'Error'
 
-/** Proxies an upgrade the router sent to `upstream`; `done` runs once both sockets are closed. */
-export function proxyUpgrade(
-  req: IncomingMessage,
-  client: Duplex,
-  head: Buffer,
-  upstream: Upstream,
-  options: ProxyDispatchOptions,
-  env: ProxyEnv,
-  requestId: string,
-  startedAt: number,
-  done: () => void,
-): void {
-  const target = upstream.target
-  const dispatchedAt = performance.now()
-  const tlsOptions = connectOptions(target)
-  const server: Socket = target.secure
+/** Proxies an upgrade the router sent to a service: one try, to the member its balancer picks. */
+export function proxyUpgrade(scope: RequestScope, forward: Forward, tries: Tries): void {
+  const { req, env, requestId, startedAt } = scope
+  const { socket: client, head } = scope.upgrade!
+  const options = forward.options
+  const t = tries.next()
+  if (t === undefined) {
+    answerOnSocket(client, { status: 503, message: MESSAGES.noPeer }, env, requestId, startedAt)
+    return
+  }
+  const peer = t.connection.peer
+  const settings = peer.settings
+  const dispatchedAt = t.startedAt
+  let ended = false
+  const endTry = (result: number | Error) => {
+    if (ended) return
+    ended = true
+    tries.end(t, result)
+  }
+  const tlsOptions = connectOptions(peer)
+  const server: Socket = settings.secure
     ? tlsConnect({
         ...tlsOptions,
-        host: target.host,
-        port: target.port,
+        host: peer.host,
+        port: peer.port,
         // SNI is the Host sent upstream, as for other requests; never an IP literal.
-        servername: sniFor(options, target.host),
+        servername: sniFor(options.headers as string[], peer.servername),
         ALPNProtocols: ['http/1.1'],
       })
-    : netConnect({ host: target.host, port: target.port, lookup: tlsOptions.lookup })
+    : netConnect({ host: peer.host, port: peer.port, lookup: tlsOptions.lookup })
   let relaying = false
-  let closed = 0
-  const onClosed = () => {
-    if (++closed === 2) done()
-  }
-  client.once('close', onClosed)
-  server.once('close', onClosed)
+  client.once('close', () => {
+    endTry(499)
+    server.destroy()
+  })
 
   const connectTimer = setTimeout(() => {
     const err: NodeJS.ErrnoException = new Error('connect timeout')
     err.code = 'UND_ERR_CONNECT_TIMEOUT'
     server.destroy(err)
-  }, target.connectTimeout)
+  }, settings.connectTimeout)
 
   const fail = (err: Error) => {
     clearTimeout(connectTimer)
@@ -114,11 +118,9 @@ export function proxyUpgrade(
       return
     }
     relaying = true // answer once
+    endTry(err)
     const failure = classifyUpstreamError(err)
-    env.logger.warn(
-      { err, status: failure.status, origin: target.origin, path: options.path },
-      'upstream upgrade failed',
-    )
+    env.logger.warn({ err, status: failure.status, origin: peer.origin, path: options.path }, 'upstream upgrade failed')
     server.destroy()
     answerOnSocket(client, { status: failure.status, message: failure.message }, env, requestId, startedAt)
   }
@@ -128,7 +130,7 @@ export function proxyUpgrade(
     server.destroy()
   })
 
-  server.once(target.secure ? 'secureConnect' : 'connect', () => {
+  server.once(settings.secure ? 'secureConnect' : 'connect', () => {
     clearTimeout(connectTimer)
     const list = options.headers as string[]
     let text = `${options.method} ${options.path} HTTP/1.1\r\n`
@@ -149,6 +151,7 @@ export function proxyUpgrade(
     }
     server.off('data', readHead)
     relaying = true
+    endTry(Number(/^HTTP\/1\.[01] (\d{3})/.exec(answer.toString('latin1', 0, 16))?.[1] ?? 502))
     const now = performance.now()
     let extra = ''
     if (env.headers.via) extra += `Via: ${req.httpVersion} ${SERVER_TOKEN}\r\n`
@@ -157,7 +160,7 @@ export function proxyUpgrade(
     if (env.headers.requestId) extra += `X-Turnpike-Request-Id: ${requestId}\r\n`
     client.write(Buffer.concat([answer.subarray(0, end + 2), Buffer.from(extra), answer.subarray(end + 2)]))
     // Idle connections close after read_timeout, in either direction.
-    const idle = target.readTimeout
+    const idle = settings.readTimeout
     server.setTimeout(idle, () => {
       client.destroy()
       server.destroy()
@@ -181,9 +184,8 @@ export function proxyUpgrade(
   })
 }
 
-function sniFor(options: ProxyDispatchOptions, fallback: string): string | undefined {
-  const list = options.headers as string[]
-  let host = fallback
+function sniFor(list: readonly string[], fallback: string | undefined): string | undefined {
+  let host = fallback ?? ''
   for (let i = 0; i < list.length; i += 2) if (list[i]!.toLowerCase() === 'host') host = list[i + 1]!
   const name = host.startsWith('[') ? '' : host.replace(/:\d+$/, '')
   return name === '' || /^[\d.]+$/.test(name) || name.includes(':') ? undefined : name

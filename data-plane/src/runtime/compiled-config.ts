@@ -1,33 +1,35 @@
 /**
- * The immutable, ready-to-serve form of one snapshot: the router, an upstream (target and pool) per service, and
- * the certificates the TLS listeners pick by server name.
+ * The immutable, ready-to-serve form of one snapshot: the router, a backend per service (its own host, or the
+ * balancer of the upstream its host names), and the certificates the TLS listeners pick by server name.
  */
-import type { Pool } from 'undici'
+
+import { PROXYABLE_PROTOCOLS, serviceSettings, type TlsMaterials } from '../backend/peer.ts'
+import type { PeerPools } from '../backend/peer-pools.ts'
+import { ServiceBackend } from '../backend/service-backend.ts'
+import type { Balancer } from '../balancer/types.ts'
 import { compilePipeline, type Pipeline, type PipelineInput } from '../pipeline/compile.ts'
 import { Router } from '../router/router.ts'
 import { CertificateIndex } from '../tls/certificate-index.ts'
-import type { H2Origin } from '../upstream/h2-origin.ts'
-import { PROXYABLE_PROTOCOLS, type TlsMaterials, type UpstreamTarget, upstreamTarget } from '../upstream/upstream.ts'
-import type { UpstreamPools } from '../upstream/upstream-pools.ts'
-import type { ConfigRows, RouteRow, ServiceRow } from './entity-rows.ts'
+import type { ConfigRows, RouteRow, ServiceRow, TargetRow, UpstreamRow } from './entity-rows.ts'
 import { samePartHashes } from './validate-snapshot.ts'
 
-export interface Upstream {
-  readonly target: UpstreamTarget
-  readonly pool: Pool
-  /** gRPC services: the HTTP/2 session holder calls go through. */
-  readonly h2: H2Origin | null
-}
+/** Builds the balancers of a snapshot's upstreams (keyed by lowercased name), keeping the node's health state. */
+export type BalancerFactory = (
+  upstreams: readonly UpstreamRow[],
+  targets: readonly TargetRow[],
+) => ReadonlyMap<string, Balancer>
 
 export interface CompiledConfig {
   readonly version: number
   readonly hash: string
   readonly router: Router
   /** Keyed by service id; only enabled services with a protocol the proxy speaks. */
-  readonly upstreams: ReadonlyMap<string, Upstream>
+  readonly backends: ReadonlyMap<string, ServiceBackend>
+  /** The upstreams' balancers by lowercased name. */
+  readonly balancers: ReadonlyMap<string, Balancer>
   /** Certificates by SNI for the TLS listeners. */
   readonly certificates: CertificateIndex
-  readonly stats: { services: number; routes: number; skipped_routes: number }
+  readonly stats: { services: number; routes: number; skipped_routes: number; upstreams: number; targets: number }
   /** Plugin chains per route; null when the snapshot has no enabled plugin (the proxy's plugin-free path). */
   readonly plugins: Pipeline | null
   /** The validated rows this config was compiled from: the next snapshot reuses those of unchanged collections. */
@@ -40,8 +42,10 @@ export interface CompiledConfig {
 
 /** What the router (and the routable routes, so the stats) is built from. */
 const ROUTER_INPUTS = ['services', 'routes']
-/** What the upstreams are built from: services and the TLS material they reference. */
-const UPSTREAM_INPUTS = ['services', 'certificates', 'ca_certificates']
+/** What the balancers are built from. */
+const BALANCER_INPUTS = ['upstreams', 'targets']
+/** What the backends are built from: services, the TLS material they reference, the upstreams they name. */
+const BACKEND_INPUTS = ['services', 'certificates', 'ca_certificates', ...BALANCER_INPUTS]
 /** What the certificate index is built from. */
 const CERTIFICATE_INPUTS = ['certificates', 'snis']
 /**
@@ -62,17 +66,28 @@ function isRoutable(route: RouteRow, services: ReadonlyMap<string, ServiceRow>):
   return service.enabled && PROXYABLE_PROTOCOLS.has(service.protocol)
 }
 
+/** No upstreams: the map every config without balancing shares. */
+const NO_BALANCERS: ReadonlyMap<string, Balancer> = new Map()
+
+/** Where the pieces a config is compiled with come from. */
+export interface CompileDeps {
+  readonly pools: PeerPools
+  /** Kong's `upstream_allow_link_local`: whether the SSRF guard is off. */
+  readonly allowLinkLocal?: boolean
+  readonly balancers?: BalancerFactory
+}
+
 /**
- * Compiles validated rows; takes pool references that the caller gives back with `releaseUpstreams`.
+ * Compiles validated rows; takes pool references that the caller gives back with `releaseBackends`.
  * `previous` (the config being replaced) lends its already-built TLS contexts for unchanged certificates, and —
- * given the snapshot's part hashes — its router, upstreams, certificate index and plugin pipeline wherever the
- * collections each is built from have the same part hashes (design.md §3/§5: compile only what changed).
+ * given the snapshot's part hashes — its router, balancers, backends, certificate index and plugin pipeline wherever
+ * the collections each is built from have the same part hashes (design.md §3/§5: compile only what changed).
  */
 export function compileConfig(
   version: number,
   hash: string,
   rows: ConfigRows,
-  pools: UpstreamPools,
+  deps: CompileDeps,
   previous?: CompiledConfig,
   plugins?: Omit<PipelineInput, 'routes'>,
 ): CompiledConfig {
@@ -95,38 +110,31 @@ export function compileConfig(
     previous !== undefined && same(CERTIFICATE_INPUTS)
       ? previous.certificates
       : new CertificateIndex(rows.certificates ?? [], rows.snis ?? [], previous?.certificates)
-  let upstreams: Map<string, Upstream>
-  if (previous !== undefined && same(UPSTREAM_INPUTS)) {
-    // The same targets: the map is shared, and its pools retained once more for this config.
-    upstreams = previous.upstreams as Map<string, Upstream>
-    for (const { target } of upstreams.values()) pools.acquire(target)
-  } else {
-    const materials: TlsMaterials = {
-      caCertificates: new Map((rows.ca_certificates ?? []).map((c) => [c.id, c.cert])),
-      certificates: new Map((rows.certificates ?? []).map((c) => [c.id, c])),
-    }
-    upstreams = new Map<string, Upstream>()
-    try {
-      for (const service of services().values()) {
-        if (!service.enabled || !PROXYABLE_PROTOCOLS.has(service.protocol)) continue
-        const target = upstreamTarget(service, materials, pools.allowLinkLocal)
-        upstreams.set(service.id, { target, pool: pools.acquire(target), h2: pools.h2(target.poolKey) })
-      }
-    } catch (err) {
-      for (const { target } of upstreams.values()) pools.release(target.poolKey)
-      throw err
-    }
-  }
+  const balancers =
+    previous !== undefined && same(BALANCER_INPUTS)
+      ? previous.balancers
+      : rows.upstreams.length === 0 || !deps.balancers
+        ? NO_BALANCERS
+        : deps.balancers(rows.upstreams, rows.targets)
+  let backends: Map<string, ServiceBackend>
+  if (previous !== undefined && same(BACKEND_INPUTS)) {
+    // The same services and upstreams: the backends are shared, held once more for this config.
+    backends = previous.backends as Map<string, ServiceBackend>
+    for (const backend of backends.values()) backend.retain()
+  } else backends = buildBackends(rows, services(), balancers, deps)
   return {
     version,
     hash,
     router,
-    upstreams,
+    backends,
+    balancers,
     certificates,
     stats: {
       services: rows.services.length,
       routes: routable.length,
       skipped_routes: rows.routes.length - routable.length,
+      upstreams: rows.upstreams.length,
+      targets: rows.targets.length,
     },
     plugins: pipeline,
     rows,
@@ -135,12 +143,47 @@ export function compileConfig(
   }
 }
 
-/** The same compiled config under a new version (equal hash): shares everything, retaining the pools again. */
-export function withVersion(config: CompiledConfig, version: number, pools: UpstreamPools): CompiledConfig {
-  for (const { target } of config.upstreams.values()) pools.acquire(target)
+function buildBackends(
+  rows: ConfigRows,
+  services: ReadonlyMap<string, ServiceRow>,
+  balancers: ReadonlyMap<string, Balancer>,
+  deps: CompileDeps,
+): Map<string, ServiceBackend> {
+  const materials: TlsMaterials = {
+    caCertificates: new Map((rows.ca_certificates ?? []).map((c) => [c.id, c.cert])),
+    certificates: new Map((rows.certificates ?? []).map((c) => [c.id, c])),
+  }
+  const upstreamRows = new Map(rows.upstreams.map((u) => [u.name.toLowerCase(), u]))
+  const backends = new Map<string, ServiceBackend>()
+  try {
+    for (const service of services.values()) {
+      if (!service.enabled || !PROXYABLE_PROTOCOLS.has(service.protocol)) continue
+      // Kong: a service whose host is an upstream's name balances over that upstream's targets.
+      const name = service.host.toLowerCase()
+      const row = upstreamRows.get(name)
+      const balancer = row && balancers.get(name)
+      const settings = serviceSettings(
+        service,
+        materials,
+        deps.allowLinkLocal,
+        row?.client_certificate_id ?? service.client_certificate_id,
+      )
+      const to = row && balancer ? { row, balancer } : { host: service.host, port: service.port }
+      backends.set(service.id, new ServiceBackend(settings, deps.pools, to))
+    }
+  } catch (err) {
+    for (const backend of backends.values()) backend.release()
+    throw err
+  }
+  return backends
+}
+
+/** The same compiled config under a new version (equal hash): shares everything, holding the backends again. */
+export function withVersion(config: CompiledConfig, version: number): CompiledConfig {
+  for (const backend of config.backends.values()) backend.retain()
   return { ...config, version }
 }
 
-export function releaseUpstreams(config: CompiledConfig, pools: UpstreamPools): void {
-  for (const { target } of config.upstreams.values()) pools.release(target.poolKey)
+export function releaseBackends(config: CompiledConfig): void {
+  for (const backend of config.backends.values()) backend.release()
 }

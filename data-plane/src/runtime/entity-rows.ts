@@ -66,6 +66,8 @@ export interface ConfigRows {
   certificates: CertificateRow[]
   snis: SniRow[]
   ca_certificates: CaCertificateRow[]
+  upstreams: UpstreamRow[]
+  targets: TargetRow[]
 }
 
 /** Kong's upstream healthchecks record, defaults filled (shared/src/entities/upstreams.ts defines it). */
@@ -80,7 +82,13 @@ export interface HealthchecksConfig {
     https_verify_certificate: boolean
     headers: Record<string, string[]> | null
     healthy: { interval: number; http_statuses: number[]; successes: number }
-    unhealthy: { interval: number; http_statuses: number[]; tcp_failures: number; timeouts: number; http_failures: number }
+    unhealthy: {
+      interval: number
+      http_statuses: number[]
+      tcp_failures: number
+      timeouts: number
+      http_failures: number
+    }
   }
   passive: {
     type: 'tcp' | 'http' | 'https' | 'grpc' | 'grpcs'

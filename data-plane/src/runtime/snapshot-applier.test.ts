@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { type ConfigEntities, createLogger, sealSnapshot } from '@turnpike/shared'
-import { UpstreamPools } from '../upstream/upstream-pools.ts'
+import { PeerPools } from '../backend/peer-pools.ts'
 import { SnapshotApplier } from './snapshot-applier.ts'
 
 const logger = createLogger('silent')
@@ -31,20 +31,20 @@ function matchPath(applier: SnapshotApplier, path: string) {
 
 describe('SnapshotApplier', () => {
   it('applies a valid snapshot and serves it', async () => {
-    const pools = new UpstreamPools(logger)
-    const applier = new SnapshotApplier(pools, logger)
+    const pools = new PeerPools(logger)
+    const applier = new SnapshotApplier({ pools }, logger)
     assert.equal(applier.currentRef(), undefined)
     const snapshot = sealSnapshot(1, entities())
     assert.deepEqual(await applier.apply(snapshot), { ok: true })
     assert.deepEqual(applier.currentRef(), { version: 1, hash: snapshot.hash })
     assert.equal(matchPath(applier, '/one/x')?.route.row.id, R1)
-    assert.equal(applier.current?.upstreams.get(S1)?.target.origin, 'http://one.test:80')
+    assert.equal(applier.current?.backends.get(S1)?.fixed?.peer.origin, 'http://one.test:80')
     await pools.closeAll(0)
   })
 
   it('rejects a route whose service is missing and keeps the old config serving', async () => {
-    const pools = new UpstreamPools(logger)
-    const applier = new SnapshotApplier(pools, logger)
+    const pools = new PeerPools(logger)
+    const applier = new SnapshotApplier({ pools }, logger)
     const good = sealSnapshot(1, entities())
     await applier.apply(good)
     const bad = sealSnapshot(2, entities({ routes: [rte(R1, S1, '/one'), rte(R2, S2, '/two')] }))
@@ -57,7 +57,7 @@ describe('SnapshotApplier', () => {
   })
 
   it('rejects field violations with Kong-style messages', async () => {
-    const applier = new SnapshotApplier(new UpstreamPools(logger), logger)
+    const applier = new SnapshotApplier({ pools: new PeerPools(logger) }, logger)
     const cases: [ConfigEntities, RegExp][] = [
       [entities({ routes: [rte(R1, S1, '~/(unclosed')] }), /paths\.1: invalid regex/],
       [entities({ routes: [rte(R1, S1, 'no-slash')] }), /paths\.1: should start with/],
@@ -75,8 +75,8 @@ describe('SnapshotApplier', () => {
   })
 
   it('skips recompiling when the hash is unchanged but records the new version', async () => {
-    const pools = new UpstreamPools(logger)
-    const applier = new SnapshotApplier(pools, logger)
+    const pools = new PeerPools(logger)
+    const applier = new SnapshotApplier({ pools }, logger)
     await applier.apply(sealSnapshot(1, entities()))
     const router = applier.current?.router
     assert.deepEqual(await applier.apply(sealSnapshot(2, entities())), { ok: true })
@@ -86,15 +86,15 @@ describe('SnapshotApplier', () => {
   })
 
   it('shares pools across snapshots and closes one only after its last request', async () => {
-    const pools = new UpstreamPools(logger)
-    const applier = new SnapshotApplier(pools, logger)
+    const pools = new PeerPools(logger)
+    const applier = new SnapshotApplier({ pools }, logger)
     await applier.apply(sealSnapshot(1, entities({ services: [svc(S1, 'one.test'), svc(S2, 'two.test')] })))
     assert.equal(pools.size, 2)
-    const pool = applier.current?.upstreams.get(S1)?.pool
+    const pool = applier.current?.backends.get(S1)?.fixed?.pool
 
     const lease = applier.acquire()!
     await applier.apply(sealSnapshot(2, entities()))
-    assert.equal(applier.current?.upstreams.get(S1)?.pool, pool, 'same origin keeps its pool')
+    assert.equal(applier.current?.backends.get(S1)?.fixed?.pool, pool, 'same origin keeps its pool')
     assert.equal(pools.size, 2, "the dropped service's pool lives while a request holds the old config")
     applier.release(lease)
     assert.equal(pools.size, 1)
@@ -105,8 +105,8 @@ describe('SnapshotApplier', () => {
   })
 
   it('leaves disabled services and non-HTTP routes out of the router', async () => {
-    const pools = new UpstreamPools(logger)
-    const applier = new SnapshotApplier(pools, logger)
+    const pools = new PeerPools(logger)
+    const applier = new SnapshotApplier({ pools }, logger)
     const content = entities({
       services: [svc(S1, 'one.test'), { ...svc(S2, 'two.test'), enabled: false }],
       routes: [rte(R1, S1, '/one'), rte(R2, S2, '/two')],
@@ -114,7 +114,7 @@ describe('SnapshotApplier', () => {
     assert.deepEqual(await applier.apply(sealSnapshot(1, content)), { ok: true })
     assert.equal(matchPath(applier, '/two'), undefined)
     assert.equal(applier.current?.stats.skipped_routes, 1)
-    assert.equal(applier.current?.upstreams.has(S2), false)
+    assert.equal(applier.current?.backends.has(S2), false)
     await pools.closeAll(0)
   })
 
@@ -122,9 +122,9 @@ describe('SnapshotApplier', () => {
     const C1 = '00000000-0000-4000-8000-0000000000c1'
     const consumer = (custom_id: string) => ({ id: C1, username: 'alice', custom_id })
 
-    it('reuses the validated rows, router and upstreams when only consumers change', async () => {
-      const pools = new UpstreamPools(logger)
-      const applier = new SnapshotApplier(pools, logger)
+    it('reuses the validated rows, router and backends when only consumers change', async () => {
+      const pools = new PeerPools(logger)
+      const applier = new SnapshotApplier({ pools }, logger)
       await applier.apply(sealSnapshot(1, entities({ consumers: [consumer('a')] })))
       const before = applier.current!
       const lease = applier.acquire()!
@@ -135,22 +135,22 @@ describe('SnapshotApplier', () => {
       assert.notEqual(after, before)
       assert.deepEqual(applier.currentRef(), { version: 2, hash: next.hash })
       assert.equal(after.router, before.router, 'same router object')
-      assert.equal(after.upstreams, before.upstreams)
+      assert.equal(after.backends, before.backends)
       assert.equal(after.certificates, before.certificates)
       assert.equal(after.rows.services, before.rows.services)
       assert.equal(after.rows.routes, before.rows.routes)
       assert.equal(matchPath(applier, '/one')?.route.row.id, R1)
-      // The shared upstreams hold their pools once per config: releasing the old config keeps them open.
+      // The shared backends hold their pools once per config: releasing the old config keeps them open.
       applier.release(lease)
       assert.equal(pools.size, 1)
-      assert.equal(after.upstreams.get(S1)?.pool.closed, false)
+      assert.equal(after.backends.get(S1)?.fixed?.pool.closed, false)
       await applier.apply(sealSnapshot(3, { services: [], routes: [] }))
       assert.equal(pools.size, 0)
     })
 
     it('still rejects a services-only change that leaves a route without its service', async () => {
-      const pools = new UpstreamPools(logger)
-      const applier = new SnapshotApplier(pools, logger)
+      const pools = new PeerPools(logger)
+      const applier = new SnapshotApplier({ pools }, logger)
       const routes = [rte(R1, S1, '/one'), rte(R2, S2, '/two')]
       const good = sealSnapshot(1, { services: [svc(S1, 'one.test'), svc(S2, 'two.test')], routes })
       await applier.apply(good)
@@ -168,17 +168,17 @@ describe('SnapshotApplier', () => {
       assert.equal(matchPath(applier, '/two')?.route.row.id, R2)
       assert.equal(pools.size, 2)
 
-      // A valid services-only change rebuilds the router and upstreams from the new services.
+      // A valid services-only change rebuilds the router and backends from the new services.
       const moved = sealSnapshot(3, { services: [svc(S1, 'one.test'), svc(S2, 'moved.test')], routes })
       assert.deepEqual(await applier.apply(moved), { ok: true })
       assert.notEqual(applier.current?.router, router)
-      assert.equal(applier.current?.upstreams.get(S2)?.target.origin, 'http://moved.test:80')
+      assert.equal(applier.current?.backends.get(S2)?.fixed?.peer.origin, 'http://moved.test:80')
       await pools.closeAll(0)
     })
 
     it('rebuilds the router when routes change', async () => {
-      const pools = new UpstreamPools(logger)
-      const applier = new SnapshotApplier(pools, logger)
+      const pools = new PeerPools(logger)
+      const applier = new SnapshotApplier({ pools }, logger)
       await applier.apply(sealSnapshot(1, entities()))
       const before = applier.current!
       assert.equal(matchPath(applier, '/two'), undefined)
@@ -186,7 +186,7 @@ describe('SnapshotApplier', () => {
       assert.deepEqual(await applier.apply(next), { ok: true })
       assert.notEqual(applier.current?.router, before.router)
       assert.notEqual(applier.current?.rows.routes, before.rows.routes)
-      assert.equal(applier.current?.upstreams, before.upstreams, 'services unchanged: upstreams reused')
+      assert.equal(applier.current?.backends, before.backends, 'services unchanged: backends reused')
       assert.equal(matchPath(applier, '/two')?.route.row.id, R2)
       assert.equal(applier.current?.stats.routes, 2)
       await pools.closeAll(0)

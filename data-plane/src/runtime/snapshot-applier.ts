@@ -1,17 +1,22 @@
 /**
  * The one place a snapshot becomes live: validate → compile → swap one immutable reference → report.
  * A rejected snapshot leaves the serving config untouched. Requests lease the config they started with, so a
- * superseded config's upstream pools close only after its last request finishes.
+ * superseded config's backends let their pools go only after its last request finishes.
  */
 import type { Logger, Snapshot } from '@turnpike/shared'
 import type { ApplyResult, ConfigRef } from '../config-source/config-source.ts'
-import type { UpstreamPools } from '../upstream/upstream-pools.ts'
-import { type CompiledConfig, compileConfig, releaseUpstreams, withVersion } from './compiled-config.ts'
+import {
+  type CompileDeps,
+  type CompiledConfig,
+  compileConfig,
+  releaseBackends,
+  withVersion,
+} from './compiled-config.ts'
 import { validateSnapshotEntities } from './validate-snapshot.ts'
 
 export class SnapshotApplier {
   readonly #logger: Logger
-  readonly #pools: UpstreamPools
+  readonly #deps: CompileDeps
   #current: CompiledConfig | undefined
   /** Requests holding the current config. */
   #leases = 0
@@ -21,8 +26,8 @@ export class SnapshotApplier {
   #snapshot: Snapshot | undefined
   readonly #listeners: ((snapshot: Snapshot) => void)[] = []
 
-  constructor(pools: UpstreamPools, logger: Logger) {
-    this.#pools = pools
+  constructor(deps: CompileDeps, logger: Logger) {
+    this.#deps = deps
     this.#logger = logger.child({ component: 'applier' })
   }
 
@@ -66,7 +71,7 @@ export class SnapshotApplier {
   async #apply(snapshot: Snapshot): Promise<ApplyResult> {
     const current = this.#current
     if (current?.hash === snapshot.hash) {
-      if (current.version !== snapshot.version) this.#swap(withVersion(current, snapshot.version, this.#pools))
+      if (current.version !== snapshot.version) this.#swap(withVersion(current, snapshot.version))
       return { ok: true }
     }
     const started = performance.now()
@@ -78,7 +83,7 @@ export class SnapshotApplier {
     await new Promise((resolve) => setImmediate(resolve))
     let next: CompiledConfig
     try {
-      next = compileConfig(snapshot.version, snapshot.hash, validation.rows, this.#pools, current, {
+      next = compileConfig(snapshot.version, snapshot.hash, validation.rows, this.#deps, current, {
         entities: snapshot.entities,
         partHashes: snapshot.part_hashes,
         logger: this.#logger,
@@ -117,7 +122,7 @@ export class SnapshotApplier {
     const previous = this.#current
     this.#current = next
     if (previous) {
-      if (this.#leases === 0) releaseUpstreams(previous, this.#pools)
+      if (this.#leases === 0) releaseBackends(previous)
       else this.#retired.set(previous, this.#leases)
     }
     this.#leases = 0
@@ -140,7 +145,7 @@ export class SnapshotApplier {
     if (left > 1) this.#retired.set(config, left - 1)
     else {
       this.#retired.delete(config)
-      releaseUpstreams(config, this.#pools)
+      releaseBackends(config)
     }
   }
 

@@ -9,9 +9,20 @@ import {
   flattenErrors,
   routes as routeDef,
   services as serviceDef,
+  targets as targetDef,
+  upstreams as upstreamDef,
   validateField,
 } from '@turnpike/shared'
-import type { CaCertificateRow, CertificateRow, ConfigRows, RouteRow, ServiceRow, SniRow } from './entity-rows.ts'
+import type {
+  CaCertificateRow,
+  CertificateRow,
+  ConfigRows,
+  RouteRow,
+  ServiceRow,
+  SniRow,
+  TargetRow,
+  UpstreamRow,
+} from './entity-rows.ts'
 
 export type ValidationOutcome = { ok: true; rows: ConfigRows } | { ok: false; errors: string[] }
 
@@ -49,6 +60,9 @@ const ROUTE_FIELDS = [
   'request_buffering',
   'response_buffering',
 ] as const
+
+/** Every upstream field the balancer reads; `client_certificate` is a reference, read apart. */
+const UPSTREAM_FIELDS = Object.keys(upstreamDef.fields).filter((f) => f !== 'client_certificate')
 
 /** Reads the listed fields through their definitions: defaults filled, values checked. */
 function readFields(def: EntityDef, raw: EntityRow, names: readonly string[], errors: Record<string, unknown>) {
@@ -198,6 +212,63 @@ function routeRefErrors(service_id: string | null | undefined, serviceIds: Reado
   return fieldErrors
 }
 
+/** Upstreams and their targets, read through the shared definitions; targets must name an upstream of the snapshot. */
+function readBalancing(
+  entities: ConfigEntities,
+  certIds: () => ReadonlySet<string>,
+  errors: string[],
+  report: (label: string, fieldErrors: Record<string, unknown>) => void,
+): { upstreams: UpstreamRow[]; targets: TargetRow[] } {
+  const upstreams: UpstreamRow[] = []
+  const ids = new Set<string>()
+  const names = new Set<string>()
+  for (const [i, raw] of collection(entities, 'upstreams', errors).entries()) {
+    const label = `upstreams[${typeof raw?.id === 'string' ? raw.id : i}]`
+    const fieldErrors: Record<string, unknown> = {}
+    if (typeof raw?.id !== 'string' || raw.id === '') fieldErrors.id = 'required field missing'
+    else if (ids.has(raw.id)) fieldErrors.id = 'duplicate id'
+    const row = readFields(upstreamDef, raw ?? {}, UPSTREAM_FIELDS, fieldErrors)
+    runChecks(upstreamDef, row, fieldErrors)
+    const name = typeof row.name === 'string' ? row.name.toLowerCase() : ''
+    if (name !== '' && names.has(name)) fieldErrors.name = 'duplicate upstream name'
+    const client_certificate_id = foreignRef(raw ?? {}, 'client_certificate')
+    if (client_certificate_id === undefined) fieldErrors.client_certificate = 'expected a record with an id'
+    else if (client_certificate_id !== null && !certIds().has(client_certificate_id))
+      fieldErrors.client_certificate = `certificate ${client_certificate_id} does not exist in this snapshot`
+    report(label, fieldErrors)
+    if (Object.keys(fieldErrors).length) continue
+    ids.add(raw.id as string)
+    names.add(name)
+    upstreams.push({
+      ...(row as unknown as Omit<UpstreamRow, 'id' | 'client_certificate_id'>),
+      id: raw.id as string,
+      client_certificate_id: client_certificate_id ?? null,
+    })
+  }
+  const targets: TargetRow[] = []
+  const targetIds = new Set<string>()
+  for (const [i, raw] of collection(entities, 'targets', errors).entries()) {
+    const label = `targets[${typeof raw?.id === 'string' ? raw.id : i}]`
+    const fieldErrors: Record<string, unknown> = {}
+    if (typeof raw?.id !== 'string' || raw.id === '') fieldErrors.id = 'required field missing'
+    else if (targetIds.has(raw.id)) fieldErrors.id = 'duplicate id'
+    const row = readFields(targetDef, raw ?? {}, ['target', 'weight'], fieldErrors)
+    const upstream_id = foreignRef(raw ?? {}, 'upstream')
+    if (typeof upstream_id !== 'string') fieldErrors.upstream = 'required field missing'
+    else if (!ids.has(upstream_id)) fieldErrors.upstream = `upstream ${upstream_id} does not exist in this snapshot`
+    report(label, fieldErrors)
+    if (Object.keys(fieldErrors).length) continue
+    targetIds.add(raw.id as string)
+    targets.push({
+      id: raw.id as string,
+      upstream_id: upstream_id as string,
+      target: row.target as string,
+      weight: row.weight as number,
+    })
+  }
+  return { upstreams, targets }
+}
+
 /**
  * Checks every service and route and returns them normalized, or the first errors found.
  *
@@ -306,5 +377,10 @@ export function validateSnapshotEntities(
     }
   }
 
-  return errors.length ? { ok: false, errors } : { ok: true, rows: { services, routes, ...tls } }
+  const balancing =
+    same('upstreams', 'targets') && same('certificates')
+      ? { upstreams: base!.rows.upstreams, targets: base!.rows.targets }
+      : readBalancing(entities, () => tlsIds().certIds, errors, report)
+
+  return errors.length ? { ok: false, errors } : { ok: true, rows: { services, routes, ...tls, ...balancing } }
 }

@@ -2,8 +2,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { ListenAddress, Logger } from '@turnpike/shared'
 import type { ConfigRef, SyncStatus } from '../config-source/config-source.ts'
-import { sendJson } from '../http/json-response.ts'
 import { closeServer, listen, urlFor } from '../http/listen.ts'
+import { sendJson } from '../http/respond.ts'
 import type { ProxyStats } from '../proxy/proxy-server.ts'
 
 export interface StatusSources {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import type { ServiceRow } from '../runtime/entity-rows.ts'
 import { guardedLookup, isForbiddenAddress } from './address-guard.ts'
-import { upstreamTarget } from './upstream.ts'
+import { peerFor, serviceSettings } from './peer.ts'
 
 describe('SSRF guard', () => {
   it('forbids link-local and cloud metadata addresses, in every spelling', () => {
@@ -27,7 +27,8 @@ describe('SSRF guard', () => {
   })
   it('marks literal metadata upstreams unless upstream_allow_link_local is on', () => {
     const service = { id: 's', host: '169.254.169.254', port: 80, protocol: 'http' } as ServiceRow
-    assert.equal(upstreamTarget(service).forbidden, true)
-    assert.equal(upstreamTarget(service, undefined, true).forbidden, false)
+    const peer = (allow: boolean) => peerFor(serviceSettings(service, undefined, allow), service.host, service.port)
+    assert.equal(peer(false).forbidden, true)
+    assert.equal(peer(true).forbidden, false)
   })
 })

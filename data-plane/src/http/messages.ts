@@ -1,6 +1,9 @@
-/** Kong's default messages for `kong.response.error(status)` (kong/pdk/response.lua HTTP_MESSAGES). */
+/**
+ * The gateway's one message table: Kong's default message per status (`kong.response.error(status)`,
+ * kong/pdk/response.lua HTTP_MESSAGES) and the messages of the proxy's own answers.
+ */
 
-const MESSAGES: Record<number, string> = {
+const BY_STATUS: Record<number, string> = {
   400: 'Bad request',
   401: 'Unauthorized',
   402: 'Payment required',
@@ -45,5 +48,27 @@ const MESSAGES: Record<number, string> = {
 }
 
 export function defaultMessage(status: number): string {
-  return MESSAGES[status] ?? `The upstream server responded with ${status}`
+  return BY_STATUS[status] ?? `The upstream server responded with ${status}`
 }
+
+/** What the proxy answers itself, with Kong's wording. */
+export const MESSAGES = {
+  noConfig: 'no data plane configuration loaded yet',
+  noRoute: 'no Route matched with those values',
+  noService: 'no Service found with those values',
+  noPeer: 'failure to get a peer from the ring-balancer',
+  useHttps: 'Please use HTTPS protocol',
+  badGateway: BY_STATUS[502]!,
+  gatewayTimeout: BY_STATUS[504]!,
+  nameResolution: 'name resolution failed',
+  unexpected: BY_STATUS[500]!,
+  badRequest: BY_STATUS[400]!,
+  notImplemented: BY_STATUS[501]!,
+  requestTimeout: BY_STATUS[408]!,
+  payloadTooLarge: BY_STATUS[413]!,
+  headersTooLarge: BY_STATUS[431]!,
+  nonGrpc: 'Non-gRPC request matched gRPC route',
+  useHttp2: 'Please use HTTP2 protocol',
+  grpcsOnly: 'gRPC request matched gRPCs route',
+  useWebSocket: 'Please use WebSocket protocol',
+} as const

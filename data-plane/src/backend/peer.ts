@@ -1,4 +1,4 @@
-/** Where a service's requests go: origin, Host header, timeouts, TLS, and the pool key its connections share. */
+/** Where a service's requests go: its connection settings, and the peers (addresses) they are sent to. */
 import { createHash } from 'node:crypto'
 import type { ConnectionOptions } from 'node:tls'
 import { checkServerIdentity, type DetailedPeerCertificate, type PeerCertificate } from 'node:tls'
@@ -28,37 +28,46 @@ export interface TlsMaterials {
   readonly certificates: ReadonlyMap<string, CertificateRow>
 }
 
-export interface UpstreamTarget {
+/** What every connection of a service shares, whichever address it goes to. */
+export interface ServiceSettings {
   readonly serviceId: string
   /** The service's protocol: http, https, grpc, grpcs, ws or wss. */
   readonly protocol: string
-  /** `http(s)://host:port` as undici dials it, IPv6 literals bracketed. */
-  readonly origin: string
-  /** Host name without brackets, and port, for direct socket connections (WebSockets, HTTP/2). */
-  readonly host: string
-  readonly port: number
   /** TLS to the upstream (https, grpcs, wss). */
   readonly secure: boolean
   /** HTTP/2 upstream (grpc, grpcs). */
   readonly grpc: boolean
-  /** Host header sent upstream unless the route preserves the client's: the port is added when not the default. */
-  readonly hostHeader: string
   readonly retries: number
   readonly connectTimeout: number
   readonly readTimeout: number
   readonly writeTimeout: number
-  readonly tlsVerify: boolean
   readonly tls: UpstreamTls | null
-  /** The host is a literal link-local or metadata address and the SSRF guard is on: never dialled. */
-  readonly forbidden: boolean
   /** Whether names are resolved through the SSRF guard. */
   readonly guarded: boolean
-  /** Targets with equal keys share connections, across snapshots too. */
+  /** The part of a pool key these settings decide. */
+  readonly key: string
+}
+
+/** One address requests are sent to: the service's own host, or a member of the upstream it names. */
+export interface Peer {
+  readonly settings: ServiceSettings
+  /** `http(s)://host:port` as undici dials it, IPv6 literals bracketed. */
+  readonly origin: string
+  /** Host name or address without brackets, and port, for direct socket connections (WebSockets, HTTP/2). */
+  readonly host: string
+  readonly port: number
+  /** Host header sent unless the route preserves the client's: the port is added when not the default. */
+  readonly hostHeader: string
+  /** TLS server name: the Host header's name, never an IP literal. */
+  readonly servername: string | undefined
+  /** The address is a literal link-local or metadata address and the SSRF guard is on: never dialled. */
+  readonly forbidden: boolean
+  /** Peers with equal keys share connections, across snapshots too. */
   readonly poolKey: string
 }
 
-function upstreamTls(service: ServiceRow, materials: TlsMaterials): UpstreamTls {
-  const client = service.client_certificate_id ? materials.certificates.get(service.client_certificate_id) : undefined
+function upstreamTls(service: ServiceRow, materials: TlsMaterials, clientCertificateId: string | null): UpstreamTls {
+  const client = clientCertificateId ? materials.certificates.get(clientCertificateId) : undefined
   return {
     rejectUnauthorized: service.tls_verify === true,
     ca: service.ca_certificates?.length
@@ -70,18 +79,18 @@ function upstreamTls(service: ServiceRow, materials: TlsMaterials): UpstreamTls 
   }
 }
 
-/** The target for a service; `materials` resolves its CA and client certificate ids (validated beforehand). */
-export function upstreamTarget(
+/**
+ * A service's connection settings; `materials` resolves its CA and client certificate ids (validated beforehand).
+ * `clientCertificateId` overrides the service's client certificate (an upstream's `client_certificate`).
+ */
+export function serviceSettings(
   service: ServiceRow,
   materials: TlsMaterials = { caCertificates: new Map(), certificates: new Map() },
   allowLinkLocal = false,
-): UpstreamTarget {
-  const bare = service.host.startsWith('[') ? service.host.slice(1, -1) : service.host
-  const host = bare.includes(':') ? `[${bare}]` : bare
+  clientCertificateId: string | null = service.client_certificate_id,
+): ServiceSettings {
   const secure = SECURE.has(service.protocol)
-  const origin = `${secure ? 'https' : 'http'}://${host}:${service.port}`
-  const tls = secure ? upstreamTls(service, materials) : null
-  const tlsVerify = service.tls_verify === true
+  const tls = secure ? upstreamTls(service, materials, clientCertificateId) : null
   const tlsKey = tls
     ? createHash('sha256')
         .update(
@@ -94,30 +103,54 @@ export function upstreamTarget(
   return {
     serviceId: service.id,
     protocol: service.protocol,
-    origin,
-    host: bare,
-    port: service.port,
     secure,
     grpc,
-    hostHeader: service.port === DEFAULT_PORTS[service.protocol] ? host : `${host}:${service.port}`,
     retries: service.retries,
     connectTimeout: service.connect_timeout,
     readTimeout: service.read_timeout,
     writeTimeout: service.write_timeout,
-    tlsVerify,
     tls,
-    forbidden: !allowLinkLocal && isForbiddenAddress(bare),
     guarded: !allowLinkLocal,
-    poolKey: `${origin}|${grpc ? 'h2' : 'h1'}|${service.connect_timeout}|${tlsKey}|${allowLinkLocal ? 'any' : 'guarded'}`,
+    key: `${grpc ? 'h2' : 'h1'}|${service.connect_timeout}|${tlsKey}|${allowLinkLocal ? 'any' : 'guarded'}`,
   }
 }
 
-/** Socket options every upstream connection of a target uses: TLS material, verification, the SSRF guard. */
-export function connectOptions(target: UpstreamTarget): ConnectionOptions & { lookup?: typeof guardedLookup } {
+/** `host` without brackets, `host:port` unless the port is the protocol's default. */
+export function hostHeaderFor(protocol: string, host: string, port: number): string {
+  const bare = host.startsWith('[') ? host.slice(1, -1) : host
+  const shown = bare.includes(':') ? `[${bare}]` : bare
+  return port === DEFAULT_PORTS[protocol] ? shown : `${shown}:${port}`
+}
+
+const IP_LITERAL = /^[\d.]+$|:/
+
+/** A peer at `host:port`; `hostHeader` defaults to the address itself. */
+export function peerFor(settings: ServiceSettings, host: string, port: number, hostHeader?: string): Peer {
+  const bare = host.startsWith('[') ? host.slice(1, -1) : host
+  const shown = bare.includes(':') ? `[${bare}]` : bare
+  const origin = `${settings.secure ? 'https' : 'http'}://${shown}:${port}`
+  const header = hostHeader ?? hostHeaderFor(settings.protocol, bare, port)
+  const name = header.startsWith('[') ? '' : header.replace(/:\d+$/, '')
+  const servername = settings.secure && name !== '' && !IP_LITERAL.test(name) ? name : undefined
+  return {
+    settings,
+    origin,
+    host: bare,
+    port,
+    hostHeader: header,
+    servername,
+    forbidden: settings.guarded && isForbiddenAddress(bare),
+    poolKey: `${origin}|${servername ?? ''}|${settings.key}`,
+  }
+}
+
+/** Socket options every connection to a peer uses: TLS material, verification, server name, the SSRF guard. */
+export function connectOptions(peer: Peer): ConnectionOptions & { lookup?: typeof guardedLookup } {
   const options: ConnectionOptions & { lookup?: typeof guardedLookup } = {}
-  if (target.guarded) options.lookup = guardedLookup
-  const tls = target.tls
+  if (peer.settings.guarded) options.lookup = guardedLookup
+  const tls = peer.settings.tls
   if (!tls) return options
+  if (peer.servername !== undefined) options.servername = peer.servername
   // Kong's tls_verify defaults to off; the service enables it.
   options.rejectUnauthorized = tls.rejectUnauthorized
   if (tls.ca) options.ca = [...tls.ca]

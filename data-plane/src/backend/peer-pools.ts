@@ -1,12 +1,12 @@
 /**
- * One undici Pool per upstream origin (and connect settings), kept alive across snapshots while any live config
+ * One undici Pool per peer (origin and connect settings), kept alive across snapshots while any live config
  * references it and closed once none does, so a config change does not drop warm keep-alive connections.
- * gRPC targets also get an HTTP/2 session holder, shared the same way.
+ * gRPC peers also get an HTTP/2 session holder, shared the same way.
  */
 import type { Logger } from '@turnpike/shared'
 import { Pool } from 'undici'
 import { H2Origin } from './h2-origin.ts'
-import { connectOptions, type UpstreamTarget } from './upstream.ts'
+import { connectOptions, type Peer } from './peer.ts'
 
 interface Entry {
   pool: Pool
@@ -14,37 +14,29 @@ interface Entry {
   refs: number
 }
 
-export class UpstreamPools {
+export class PeerPools {
   readonly #entries = new Map<string, Entry>()
   readonly #logger: Logger
-  /** `upstream_allow_link_local`: whether the SSRF guard is off for every target compiled against these pools. */
-  readonly allowLinkLocal: boolean
 
-  constructor(logger: Logger, options: { allowLinkLocal?: boolean } = {}) {
+  constructor(logger: Logger) {
     this.#logger = logger
-    this.allowLinkLocal = options.allowLinkLocal ?? false
   }
 
-  /** Takes a reference on the target's pool, creating it on first use. */
-  acquire(target: UpstreamTarget): Pool {
-    let entry = this.#entries.get(target.poolKey)
+  /** Takes a reference on the peer's pool (and HTTP/2 origin for gRPC), creating them on first use. */
+  acquire(peer: Peer): { pool: Pool; h2: H2Origin | null } {
+    let entry = this.#entries.get(peer.poolKey)
     if (!entry) {
-      const pool = new Pool(target.origin, {
-        connectTimeout: target.connectTimeout,
-        connect: connectOptions(target),
+      const pool = new Pool(peer.origin, {
+        connectTimeout: peer.settings.connectTimeout,
+        connect: connectOptions(peer),
         // HTTP/1.1 upstreams, as Kong's proxy_pass; gRPC goes through the HTTP/2 origin.
         allowH2: false,
       })
-      entry = { pool, h2: target.grpc ? new H2Origin(target, this.#logger) : null, refs: 0 }
-      this.#entries.set(target.poolKey, entry)
+      entry = { pool, h2: peer.settings.grpc ? new H2Origin(peer, this.#logger) : null, refs: 0 }
+      this.#entries.set(peer.poolKey, entry)
     }
     entry.refs++
-    return entry.pool
-  }
-
-  /** The HTTP/2 origin of an acquired gRPC target. */
-  h2(poolKey: string): H2Origin | null {
-    return this.#entries.get(poolKey)?.h2 ?? null
+    return entry
   }
 
   /** Drops a reference; the last one closes the pool after its in-flight requests finish. */

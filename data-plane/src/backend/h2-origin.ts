@@ -4,16 +4,16 @@
  */
 import { type ClientHttp2Session, connect, constants } from 'node:http2'
 import type { Logger } from '@turnpike/shared'
-import { connectOptions, type UpstreamTarget } from './upstream.ts'
+import { connectOptions, type Peer } from './peer.ts'
 
 export class H2Origin {
-  readonly #target: UpstreamTarget
+  readonly #peer: Peer
   readonly #logger: Logger
   #session: ClientHttp2Session | null = null
   #closed = false
 
-  constructor(target: UpstreamTarget, logger: Logger) {
-    this.#target = target
+  constructor(peer: Peer, logger: Logger) {
+    this.#peer = peer
     this.#logger = logger
   }
 
@@ -22,19 +22,14 @@ export class H2Origin {
     const current = this.#session
     if (current && !current.closed && !current.destroyed) return current
     if (this.#closed) throw new Error('upstream HTTP/2 origin closed')
-    const target = this.#target
-    const authority = `${target.secure ? 'https' : 'http'}://${target.host.includes(':') ? `[${target.host}]` : target.host}:${target.port}`
-    const session = connect(authority, {
-      ...connectOptions(target),
-      // SNI carries a name, never an IP literal.
-      ...(target.secure && !/^[\d.]+$|:/.test(target.host) ? { servername: target.host } : {}),
-    })
+    const peer = this.#peer
+    const session = connect(peer.origin, connectOptions(peer))
     this.#session = session
     const timer = setTimeout(() => {
-      const err: NodeJS.ErrnoException = new Error(`connect timeout after ${target.connectTimeout} ms`)
+      const err: NodeJS.ErrnoException = new Error(`connect timeout after ${peer.settings.connectTimeout} ms`)
       err.code = 'UND_ERR_CONNECT_TIMEOUT'
       session.destroy(err)
-    }, target.connectTimeout)
+    }, peer.settings.connectTimeout)
     timer.unref()
     const forget = () => {
       clearTimeout(timer)
@@ -46,7 +41,7 @@ export class H2Origin {
     // Stream-level handlers report the failure to each call; this keeps the session error from being unhandled.
     session.on('error', (err) => {
       forget()
-      this.#logger.debug({ err, origin: target.origin }, 'upstream HTTP/2 session failed')
+      this.#logger.debug({ err, origin: peer.origin }, 'upstream HTTP/2 session failed')
     })
     // An idle session must not hold the process open.
     session.unref()

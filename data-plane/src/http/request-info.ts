@@ -4,7 +4,7 @@
  */
 import type { ServerResponse } from 'node:http'
 import type { Http2ServerResponse } from 'node:http2'
-import { DEFAULT_ENV, type HeaderSwitches } from './proxy-env.ts'
+import { DEFAULT_SWITCHES, type HeaderSwitches } from './header-switches.ts'
 
 const kRequestId = Symbol('turnpike.requestId')
 const kSwitches = Symbol('turnpike.headerSwitches')
@@ -22,5 +22,5 @@ export function requestIdOf(res: AnyResponse): string | undefined {
 }
 
 export function switchesOf(res: AnyResponse): HeaderSwitches {
-  return (res as Tagged)[kSwitches] ?? DEFAULT_ENV.headers
+  return (res as Tagged)[kSwitches] ?? DEFAULT_SWITCHES
 }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { headerSwitches } from './proxy-env.ts'
+import { headerSwitches } from './header-switches.ts'
 import { nextRequestId } from './request-id.ts'
 import { compileTrustedIps } from './trusted-ips.ts'
 
