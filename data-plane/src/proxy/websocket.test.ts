@@ -5,7 +5,7 @@ import { once } from 'node:events'
 import { createServer, request, type Server } from 'node:http'
 import type { AddressInfo, Socket } from 'node:net'
 import { after, before, describe, it } from 'node:test'
-import { call, startTestDataPlane, type TestDataPlane, uuid } from '../testing/harness.ts'
+import { call, eventually, raw, startTestDataPlane, type TestDataPlane, uuid } from '../testing/harness.ts'
 
 const GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11'
 
@@ -49,10 +49,23 @@ describe('WebSocket proxying', () => {
   let t: TestDataPlane
   /** Upstream sockets by the path they were opened on, and a waiter for their close. */
   const upstreamClosed = new Map<string, Promise<void>>()
+  /** What an upstream that refused to switch protocols received after its answer. */
+  let afterRefusal = ''
+  let refusals = 0
 
   before(async () => {
     upstream = createServer((_req, res) => res.end('plain'))
     upstream.on('upgrade', (req, socket: Socket) => {
+      if (req.url === '/no-switch') {
+        // Answers 200 and keeps the connection: anything more the proxy sends would be a tunnel.
+        refusals++
+        socket.write('HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: keep-alive\r\n\r\nok')
+        socket.on('data', (c: Buffer) => {
+          afterRefusal += c.toString('latin1')
+        })
+        socket.on('error', () => {})
+        return
+      }
       if (req.url === '/deny') {
         socket.end('HTTP/1.1 403 Forbidden\r\nContent-Length: 6\r\nConnection: close\r\n\r\ndenied')
         return
@@ -203,5 +216,21 @@ describe('WebSocket proxying', () => {
     assert.equal((await call(t.dp.proxyUrl, '/ws/plain')).body.toString(), 'plain')
     const ws = await open('/ws-only/x')
     ws.close()
+  })
+  it('tunnels only after a 101 that switches to the asked protocol; anything else is relayed as HTTP and closed', async () => {
+    const port = Number(new URL(t.dp.proxyUrl).port)
+    const handshake =
+      'GET /ws/no-switch HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n' +
+      'Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n'
+    // The smuggled request rides in the same packet as the handshake, and again after the answer.
+    const smuggled = 'GET /internal HTTP/1.1\r\nHost: x\r\nX-Consumer-ID: forged\r\n\r\n'
+    const before = refusals
+    const reply = await raw(port, handshake + smuggled, { pauseMs: 100 }, smuggled)
+    assert.equal(reply.status, 200)
+    assert.match(reply.text, /\r\nConnection: close\r\n/i)
+    assert.doesNotMatch(reply.text, /keep-alive/i)
+    await eventually(() => refusals === before + 1, 'the upstream saw the handshake')
+    await new Promise((r) => setTimeout(r, 100))
+    assert.equal(afterRefusal, '', 'nothing reached the upstream after its non-101 answer')
   })
 })

@@ -135,8 +135,8 @@ export function proxyUpgrade(scope: RequestScope, forward: Forward, tries: Tries
     const list = options.headers as string[]
     let text = `${options.method} ${options.path} HTTP/1.1\r\n`
     for (let i = 0; i < list.length; i += 2) text += `${list[i]}: ${list[i + 1]}\r\n`
+    // The client's early bytes (its first frames) wait for the 101: until then they are not the upstream's.
     server.write(`${text}\r\n`)
-    if (head.length) server.write(head)
   })
 
   // Read the handshake answer, add our headers, then relay everything as bytes.
@@ -151,14 +151,28 @@ export function proxyUpgrade(scope: RequestScope, forward: Forward, tries: Tries
     }
     server.off('data', readHead)
     relaying = true
-    endTry(Number(/^HTTP\/1\.[01] (\d{3})/.exec(answer.toString('latin1', 0, 16))?.[1] ?? 502))
+    const status = Number(/^HTTP\/1\.[01] (\d{3})/.exec(answer.toString('latin1', 0, 16))?.[1] ?? 502)
+    endTry(status)
+    const switched = status === 101 && upgradeMatches(answer.toString('latin1', 0, end), req.headers.upgrade)
     const now = performance.now()
     let extra = ''
     if (env.headers.via) extra += `Via: ${req.httpVersion} ${SERVER_TOKEN}\r\n`
     if (env.headers.upstreamLatency) extra += `X-Turnpike-Upstream-Latency: ${Math.round(now - dispatchedAt)}\r\n`
     if (env.headers.proxyLatency) extra += `X-Turnpike-Proxy-Latency: ${Math.round(dispatchedAt - startedAt)}\r\n`
     if (env.headers.requestId) extra += `X-Turnpike-Request-Id: ${requestId}\r\n`
+    if (!switched) {
+      // Not a switch (a 200, a 401, a 101 to another protocol): relay the answer as HTTP, then close — the
+      // connection never becomes a tunnel that later requests could ride past routing and plugins.
+      const lines = answer.toString('latin1', 0, end).split('\r\n')
+      const kept = lines.filter((line, i) => i === 0 || !/^(connection|keep-alive|upgrade)[ \t]*:/i.test(line))
+      const headText = `${kept.join('\r\n')}\r\n${extra}Connection: close\r\n\r\n`
+      client.write(Buffer.concat([Buffer.from(headText, 'latin1'), answer.subarray(end + 4)]))
+      server.setTimeout(settings.readTimeout, () => server.destroy())
+      server.pipe(client)
+      return
+    }
     client.write(Buffer.concat([answer.subarray(0, end + 2), Buffer.from(extra), answer.subarray(end + 2)]))
+    if (head.length) server.write(head)
     // Idle connections close after read_timeout, in either direction.
     const idle = settings.readTimeout
     server.setTimeout(idle, () => {
@@ -182,6 +196,14 @@ export function proxyUpgrade(scope: RequestScope, forward: Forward, tries: Tries
     if (!relaying)
       fail(Object.assign(new Error('upstream closed before answering the upgrade'), { code: 'ECONNRESET' }))
   })
+}
+
+/** Whether a 101 answer switches to the protocol the client asked for (`Upgrade` names it). */
+function upgradeMatches(responseHead: string, requested: string | undefined): boolean {
+  const m = /\r\nupgrade:[ \t]*([^\r\n]*)/i.exec(responseHead)
+  if (!m || requested === undefined) return false
+  const wanted = new Set(requested.split(',').map((p) => p.trim().toLowerCase()))
+  return m[1]!.split(',').some((p) => wanted.has(p.trim().toLowerCase()))
 }
 
 function sniFor(list: readonly string[], fallback: string | undefined): string | undefined {
