@@ -70,6 +70,8 @@ export class Exchange implements Dispatcher.DispatchHandler {
   #responding = false
   /** A hook failed and answered the client: the abort that follows is not an upstream error. */
   #hookFailed = false
+  /** The upstream's answer ended and was handed to the client whole. */
+  #finished = false
   #buffered: {
     controller: Dispatcher.DispatchController
     status: number
@@ -287,6 +289,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
 
   onResponseEnd(): void {
     this.#stopBodyTimer()
+    this.#finished = true
     const b = this.#buffered
     if (b === null) {
       this.#res.end()
@@ -359,7 +362,8 @@ export class Exchange implements Dispatcher.DispatchHandler {
 
   readonly #onClientClose = (): void => {
     this.#stopBodyTimer()
-    if (this.#res.writableFinished) return
+    // Our own record, not res.writableFinished: a reset HTTP/2 stream reports itself finished too.
+    if (this.#finished) return
     this.#clientGone = true
     this.#controller?.abort(new ClientGoneError())
   }
