@@ -80,7 +80,25 @@ export interface Settings {
   upstream_allow_link_local: boolean
   /** Custom plugins: a directory of `<name>/definition.ts` + `<name>/handler.ts` folders, loaded by both planes. */
   plugins_dir: string
+  /** Name servers for target names, `ip[:port]` each (IPv6 bracketed); empty: the system's /etc/resolv.conf. */
+  dns_resolver: string[]
+  /** Hosts file whose names resolve before DNS; empty: none. */
+  dns_hostsfile: string
+  /** Record types tried in turn; `LAST` is whichever type answered last time for that name. */
+  dns_order: DnsOrderType[]
+  /** Seconds that replace every record's TTL; undefined: the records' own TTLs. */
+  dns_valid_ttl: number | undefined
+  /** Seconds the last good answer is still served after its TTL when re-resolving fails. */
+  dns_stale_ttl: number
+  /** Seconds between retries after a name did not exist (NXDOMAIN / no records). */
+  dns_not_found_ttl: number
+  /** Seconds between retries after any other resolution error. */
+  dns_error_ttl: number
+  /** Accepted for kong.conf compatibility; queries for one name are always coalesced (Kong's `off`). */
+  dns_no_sync: boolean
 }
+
+export type DnsOrderType = 'LAST' | 'SRV' | 'A' | 'AAAA' | 'CNAME'
 
 type Parser = (raw: string, name: string) => unknown
 
@@ -216,6 +234,38 @@ const labels: Parser = (raw, name) => {
   return out
 }
 
+/** An optional integer of at least `min`; empty means unset (undefined). */
+const optionalAtLeast =
+  (min: number): Parser =>
+  (raw, name) =>
+    raw.trim() === '' ? undefined : atLeast(min)(raw.trim(), name)
+
+const DNS_ORDER_TYPES: readonly DnsOrderType[] = ['LAST', 'SRV', 'A', 'AAAA', 'CNAME']
+
+/** Kong's `dns_order`: record types, case-insensitive, each once. */
+const dnsOrder: Parser = (raw, name) => {
+  const types = splitList(raw).map((item) => {
+    const t = item.toUpperCase() as DnsOrderType
+    return DNS_ORDER_TYPES.includes(t)
+      ? t
+      : bad(name, raw, `unknown record type '${item}'; expected LAST, SRV, A, AAAA or CNAME`)
+  })
+  if (types.length === 0) bad(name, raw, 'expected at least one record type')
+  return [...new Set(types)]
+}
+
+/** Kong's `dns_resolver`: `ip[:port]` list; a bare IPv6 is bracketed, the form node's `setServers` takes. */
+const nameServers: Parser = (raw, name) =>
+  splitList(raw).map((item) => {
+    if (isIP(item) === 6) return `[${item}]`
+    const m = /^(?:\[([0-9a-fA-F:.]+)\]|([0-9.]+))(?::(\d{1,5}))?$/.exec(item)
+    const ip = m?.[1] ?? m?.[2] ?? ''
+    const port = m?.[3] === undefined ? undefined : Number(m[3])
+    const ok =
+      m !== null && isIP(ip) === (m[1] === undefined ? 4 : 6) && (port === undefined || (port > 0 && port <= 65535))
+    return ok ? item : bad(name, raw, `'${item}' is not ip[:port]`)
+  })
+
 /** Response headers the proxy may add, and Kong's two group tokens. */
 export const DOWNSTREAM_HEADER_TOKENS = [
   'server_tokens',
@@ -275,6 +325,14 @@ const SPEC: Record<keyof Settings, { parse: Parser; default: string }> = {
   client_request_timeout: { parse: duration, default: '300s' },
   upstream_allow_link_local: { parse: flag, default: 'off' },
   plugins_dir: { parse: str, default: '' },
+  dns_resolver: { parse: nameServers, default: '' },
+  dns_hostsfile: { parse: (raw) => raw.trim(), default: '/etc/hosts' },
+  dns_order: { parse: dnsOrder, default: 'LAST,SRV,A,CNAME' },
+  dns_valid_ttl: { parse: optionalAtLeast(0), default: '' },
+  dns_stale_ttl: { parse: atLeast(0), default: '3600' },
+  dns_not_found_ttl: { parse: atLeast(0), default: '30' },
+  dns_error_ttl: { parse: atLeast(0), default: '1' },
+  dns_no_sync: { parse: flag, default: 'off' },
 }
 
 export const SETTING_NAMES = Object.keys(SPEC) as (keyof Settings)[]
