@@ -1,6 +1,8 @@
 /** Wires a data plane: config source → applier → proxy listeners, plus the Status API. */
-import type { Logger, Settings } from '@turnpike/shared'
+import type { LocalHealth, Logger, Settings } from '@turnpike/shared'
 import { PeerPools } from './backend/peer-pools.ts'
+import { BalancerRegistry } from './balancer/balancer-registry.ts'
+import { createNameResolver } from './balancer/dns/name-resolver.ts'
 import type { ConfigSource } from './config-source/config-source.ts'
 import { GrpcConfigSource } from './config-source/grpc-config-source.ts'
 import { bootFromLocalConfig } from './config-source/local-config.ts'
@@ -27,6 +29,8 @@ export interface DataPlane {
   proxyUrls: string[]
   /** URL of the first status listener ('' when status_listen is off). */
   statusUrl: string
+  /** Its upstreams' health (active and passive checks), and manual overrides. */
+  health: LocalHealth
   /** Graceful shutdown: stop accepting, drain in-flight requests (bounded), close the stream and upstream pools. */
   close(): Promise<void>
 }
@@ -39,14 +43,23 @@ export async function startDataPlane(opts: DataPlaneOptions): Promise<DataPlane>
   if (settings.plugins_dir) await loadCustomPlugins(settings.plugins_dir, logger)
   const source = opts.source ?? new GrpcConfigSource({ settings, logger })
   const pools = new PeerPools(logger)
-  const applier = new SnapshotApplier({ pools, allowLinkLocal: settings.upstream_allow_link_local }, logger)
+  const resolver = createNameResolver(settings, logger)
+  const balancers = new BalancerRegistry({ resolver, logger })
+  const applier = new SnapshotApplier(
+    {
+      pools,
+      allowLinkLocal: settings.upstream_allow_link_local,
+      balancers: (upstreams, targets) => balancers.update(upstreams, targets),
+    },
+    logger,
+  )
   const proxy = new ProxyServer(applier, logger, settings)
   const status = new StatusServer(
     {
       config: () => applier.currentRef(),
       sync: () => source.status(),
       proxy: proxy.stats,
-      metrics: () => renderMetrics(proxy.stats),
+      metrics: () => renderMetrics(proxy.stats, wantsTargetHealth(applier) ? balancers.report() : undefined),
     },
     logger,
   )
@@ -58,6 +71,8 @@ export async function startDataPlane(opts: DataPlaneOptions): Promise<DataPlane>
     statusUrls = await status.listen(settings.status_listen)
   } catch (err) {
     await Promise.all([proxy.close(0), status.close()])
+    balancers.close()
+    resolver.close()
     await pools.closeAll(0)
     throw err
   }
@@ -83,6 +98,8 @@ export async function startDataPlane(opts: DataPlaneOptions): Promise<DataPlane>
     logger.info('data plane shutting down')
     await Promise.all([source.stop(), proxy.close(shutdownTimeoutMs), status.close()])
     await applier.close()
+    balancers.close()
+    resolver.close()
     await cache?.flush()
     await pools.closeAll(shutdownTimeoutMs)
     logger.info('data plane stopped')
@@ -91,9 +108,21 @@ export async function startDataPlane(opts: DataPlaneOptions): Promise<DataPlane>
     proxyUrl: proxyUrls[0] ?? '',
     proxyUrls,
     statusUrl: statusUrls[0] ?? '',
+    health: balancers,
     close: () => {
       closing ??= shutdown()
       return closing
     },
   }
+}
+
+/** Whether an enabled prometheus instance asks for `kong_upstream_target_health` (`upstream_health_metrics`). */
+function wantsTargetHealth(applier: SnapshotApplier): boolean {
+  const plugins = applier.currentSnapshot()?.entities.plugins ?? []
+  return plugins.some(
+    (p) =>
+      p.name === 'prometheus' &&
+      p.enabled !== false &&
+      (p.config as { upstream_health_metrics?: unknown } | null)?.upstream_health_metrics === true,
+  )
 }

@@ -113,9 +113,10 @@ export function compileConfig(
   const balancers =
     previous !== undefined && same(BALANCER_INPUTS)
       ? previous.balancers
-      : rows.upstreams.length === 0 || !deps.balancers
-        ? NO_BALANCERS
-        : deps.balancers(rows.upstreams, rows.targets)
+      : deps.balancers
+        ? // Called with none too: the registry then retires the last upstream's checkers and health.
+          deps.balancers(rows.upstreams, rows.targets)
+        : NO_BALANCERS
   let backends: Map<string, ServiceBackend>
   if (previous !== undefined && same(BACKEND_INPUTS)) {
     // The same services and upstreams: the backends are shared, held once more for this config.

@@ -227,7 +227,8 @@ function readBalancing(
     const fieldErrors: Record<string, unknown> = {}
     if (typeof raw?.id !== 'string' || raw.id === '') fieldErrors.id = 'required field missing'
     else if (ids.has(raw.id)) fieldErrors.id = 'duplicate id'
-    const row = readFields(upstreamDef, raw ?? {}, UPSTREAM_FIELDS, fieldErrors)
+    // A missing healthchecks record is Kong's defaults (all checks off), not null.
+    const row = readFields(upstreamDef, { ...raw, healthchecks: raw?.healthchecks ?? {} }, UPSTREAM_FIELDS, fieldErrors)
     runChecks(upstreamDef, row, fieldErrors)
     const name = typeof row.name === 'string' ? row.name.toLowerCase() : ''
     if (name !== '' && names.has(name)) fieldErrors.name = 'duplicate upstream name'

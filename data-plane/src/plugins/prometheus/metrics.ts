@@ -3,6 +3,7 @@
  * exposition format on the status listener's /metrics. Series are plain counters keyed by their label string:
  * recording costs a map lookup, not a label hash per metric.
  */
+import type { UpstreamHealth } from '@turnpike/shared'
 
 /** Kong's default latency buckets (ms). */
 export const BUCKETS = [
@@ -75,8 +76,33 @@ export interface NodeStats {
   connections_active: number
 }
 
-/** The whole exposition: node-level series plus what prometheus instances recorded. */
-export function renderMetrics(node?: NodeStats): string {
+/** Kong's target states, each a series that is 1 for the current state and 0 for the others. */
+const TARGET_STATES = ['healthchecks_off', 'healthy', 'unhealthy', 'dns_error'] as const
+
+/** `kong_upstream_target_health`, per address (per target when it has none, as a DNS failure leaves it). */
+function renderTargetHealth(out: string[], upstreams: readonly UpstreamHealth[]): void {
+  out.push(
+    '# HELP kong_upstream_target_health Health status of targets of upstream. States = healthchecks_off|healthy|unhealthy|dns_error, value is 1 when state is populated.',
+    '# TYPE kong_upstream_target_health gauge',
+  )
+  for (const u of upstreams)
+    for (const t of u.targets) {
+      const rows: { address: string; state: string }[] = t.addresses.length
+        ? t.addresses.map((a) => ({ address: `${a.ip}:${a.port}`, state: a.health.toLowerCase() }))
+        : [{ address: '', state: t.health.toLowerCase() }]
+      for (const r of rows)
+        for (const state of TARGET_STATES)
+          out.push(
+            `kong_upstream_target_health{upstream="${labelValue(u.upstream_name)}",target="${labelValue(t.target)}",address="${labelValue(r.address)}",state="${state}",subsystem="http"} ${state === r.state ? 1 : 0}`,
+          )
+    }
+}
+
+/**
+ * The whole exposition: node-level series, what prometheus instances recorded, and — when an instance has
+ * `upstream_health_metrics` on — the health of every upstream target.
+ */
+export function renderMetrics(node?: NodeStats, upstreamHealth?: readonly UpstreamHealth[]): string {
   const out: string[] = []
   if (node) {
     out.push(
@@ -120,6 +146,7 @@ export function renderMetrics(node?: NodeStats): string {
     )
     for (const [labels, n] of bandwidth) out.push(`kong_bandwidth_bytes{${labels}} ${n}`)
   }
+  if (upstreamHealth?.length) renderTargetHealth(out, upstreamHealth)
   return `${out.join('\n')}\n`
 }
 
