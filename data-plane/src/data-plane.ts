@@ -44,7 +44,12 @@ export async function startDataPlane(opts: DataPlaneOptions): Promise<DataPlane>
   const source = opts.source ?? new GrpcConfigSource({ settings, logger })
   const pools = new PeerPools(logger)
   const resolver = createNameResolver(settings, logger)
-  const balancers = new BalancerRegistry({ resolver, logger })
+  const halfOpen = settings.upstream_passive_half_open
+  const balancers = new BalancerRegistry({
+    resolver,
+    logger,
+    halfOpenAfterMs: halfOpen > 0 ? halfOpen * 1000 : undefined,
+  })
   const applier = new SnapshotApplier(
     {
       pools,

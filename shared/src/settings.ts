@@ -78,6 +78,11 @@ export interface Settings {
   client_request_timeout: number
   /** Proxy: allow upstream connections to link-local and cloud metadata addresses (SSRF guard off). */
   upstream_allow_link_local: boolean
+  /**
+   * Seconds after which a target that passive checks alone took out gets one trial request (a half-open circuit
+   * breaker); 0, the default, keeps Kong's behaviour: only active checks or the Admin API bring it back.
+   */
+  upstream_passive_half_open: number
   /** Custom plugins: a directory of `<name>/definition.ts` + `<name>/handler.ts` folders, loaded by both planes. */
   plugins_dir: string
   /** Name servers for target names, `ip[:port]` each (IPv6 bracketed); empty: the system's /etc/resolv.conf. */
@@ -324,6 +329,7 @@ const SPEC: Record<keyof Settings, { parse: Parser; default: string }> = {
   client_body_timeout: { parse: duration, default: '60s' },
   client_request_timeout: { parse: duration, default: '300s' },
   upstream_allow_link_local: { parse: flag, default: 'off' },
+  upstream_passive_half_open: { parse: atLeast(0), default: '0' },
   plugins_dir: { parse: str, default: '' },
   dns_resolver: { parse: nameServers, default: '' },
   dns_hostsfile: { parse: (raw) => raw.trim(), default: '/etc/hosts' },
