@@ -37,6 +37,8 @@ export async function startCommand(args: string[]): Promise<number> {
     if (settings.role === 'traditional') {
       const dp = await startDataPlane({ settings, logger, source: new FeedConfigSource(cp.feed) })
       closers.unshift(dp.close)
+      // The Admin API's /upstreams/{u}/health and overrides act on this node's own balancers, as in Kong.
+      cp.attachLocalHealth(dp.health)
     }
   } else {
     const dp = await startDataPlane({ settings, logger })

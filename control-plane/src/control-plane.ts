@@ -1,6 +1,7 @@
 /** Wires the control plane: database and migrations, snapshot builder, Admin API, and the cluster sync server. */
 import { randomUUID } from 'node:crypto'
-import type { Logger, Settings, SnapshotFeed } from '@turnpike/shared'
+import { HEALTH_CAPABILITY } from '@turnpike/proto'
+import type { LocalHealth, Logger, Settings, SnapshotFeed } from '@turnpike/shared'
 import { loadClusterIdentity, loadPluginDefinitions, TurnpikeError } from '@turnpike/shared'
 import { buildAdminApi, listenAdminApi } from './admin/admin-api.ts'
 import { readChangesSince } from './db/change-reader.ts'
@@ -8,6 +9,7 @@ import { readConfig } from './db/config-reader.ts'
 import { openDatabase } from './db/database.ts'
 import { createEntityStore } from './db/entity-store.ts'
 import { runMigrations } from './db/migrate.ts'
+import { clusterHealthSource, type HealthSource, LocalHealthSource } from './health/health-source.ts'
 import { shutdownSteps } from './shutdown-steps.ts'
 import { clusterMetrics } from './sync/cluster-metrics.ts'
 import type { ClusteringRoutesOptions } from './sync/clustering-routes.ts'
@@ -25,6 +27,11 @@ export interface ControlPlane {
   clusterAddress?: string
   /** Data planes seen on the sync stream, when serving a cluster. */
   registry?: DataPlaneRegistry
+  /**
+   * Gives the Admin API the in-process data plane's balancers (role traditional and DB-less), for
+   * `/upstreams/{u}/health` and the manual overrides. A control plane shows its data planes' reports instead.
+   */
+  attachLocalHealth(health: LocalHealth): void
   /** Stops accepting, ends DP streams, stops the builder and closes the database. */
   close(): Promise<void>
 }
@@ -61,7 +68,9 @@ export async function startControlPlane(options: {
     store.onWrite((version) => builder.request(version))
 
     const nodeId = randomUUID()
-    let cluster: { address: string; registry: DataPlaneRegistry; clustering: ClusteringRoutesOptions } | undefined
+    let cluster:
+      | { address: string; registry: DataPlaneRegistry; clustering: ClusteringRoutesOptions; health: HealthSource }
+      | undefined
     if (options.serveCluster) {
       const listen = settings.cluster_listen[0]
       if (!listen)
@@ -92,9 +101,11 @@ export async function startControlPlane(options: {
         address: sync.address,
         registry,
         clustering: { role: settings.role, registry, store: registryStore, metrics },
+        health: clusterHealthSource(registry, sync.overrideHealth, HEALTH_CAPABILITY),
       }
     }
 
+    const local = cluster ? undefined : new LocalHealthSource(nodeId)
     const admin = buildAdminApi({
       store,
       db,
@@ -103,6 +114,7 @@ export async function startControlPlane(options: {
       nodeId,
       feed: builder,
       clustering: cluster?.clustering ?? { role: settings.role },
+      health: cluster?.health ?? local,
     })
     addCloser(() => admin.close())
     const exposed = settings.admin_listen.filter((a) => !/^(127\.|::1$|localhost$)/.test(a.host))
@@ -119,6 +131,11 @@ export async function startControlPlane(options: {
       adminUrl,
       clusterAddress: cluster?.address,
       registry: cluster?.registry,
+      attachLocalHealth: (health) => {
+        if (!local)
+          throw new TurnpikeError('INVALID_OPTIONS', 'a control plane shows its data planes’ health, not its own')
+        local.attach(health)
+      },
       close: () => {
         closing ??= closeAll()
         return closing

@@ -41,7 +41,6 @@ export async function startDataPlane(opts: DataPlaneOptions): Promise<DataPlane>
   const shutdownTimeoutMs = opts.shutdownTimeoutMs ?? 10_000
   // Custom plugins first: any snapshot applied below may configure them.
   if (settings.plugins_dir) await loadCustomPlugins(settings.plugins_dir, logger)
-  const source = opts.source ?? new GrpcConfigSource({ settings, logger })
   const pools = new PeerPools(logger)
   const resolver = createNameResolver(settings, logger)
   const halfOpen = settings.upstream_passive_half_open
@@ -50,6 +49,8 @@ export async function startDataPlane(opts: DataPlaneOptions): Promise<DataPlane>
     logger,
     halfOpenAfterMs: halfOpen > 0 ? halfOpen * 1000 : undefined,
   })
+  // The control plane hears this node's health, and may send overrides back.
+  const source = opts.source ?? new GrpcConfigSource({ settings, logger, health: balancers })
   const applier = new SnapshotApplier(
     {
       pools,

@@ -13,7 +13,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file sync.proto.
  */
 export const file_sync: GenFile = /*@__PURE__*/
-  fileDesc("CgpzeW5jLnByb3RvEhB0dXJucGlrZS5zeW5jLnYxIsQBChBEYXRhUGxhbmVNZXNzYWdlEigKBWhlbGxvGAEgASgLMhcudHVybnBpa2Uuc3luYy52MS5IZWxsb0gAEiQKA2FjaxgCIAEoCzIVLnR1cm5waWtlLnN5bmMudjEuQWNrSAASJgoEbmFjaxgDIAEoCzIWLnR1cm5waWtlLnN5bmMudjEuTmFja0gAEjAKCWhlYXJ0YmVhdBgEIAEoCzIbLnR1cm5waWtlLnN5bmMudjEuSGVhcnRiZWF0SABCBgoEa2luZCLXAQoTQ29udHJvbFBsYW5lTWVzc2FnZRIuCghzbmFwc2hvdBgBIAEoCzIaLnR1cm5waWtlLnN5bmMudjEuU25hcHNob3RIABIwCgloZWFydGJlYXQYAiABKAsyGy50dXJucGlrZS5zeW5jLnYxLkhlYXJ0YmVhdEgAEiwKB3JlZnVzYWwYAyABKAsyGS50dXJucGlrZS5zeW5jLnYxLlJlZnVzYWxIABIoCgVkZWx0YRgEIAEoCzIXLnR1cm5waWtlLnN5bmMudjEuRGVsdGFIAEIGCgRraW5kIisKClBsdWdpbkluZm8SDAoEbmFtZRgBIAEoCRIPCgd2ZXJzaW9uGAIgASgJIpECCgVIZWxsbxIPCgdub2RlX2lkGAEgASgJEhAKCGhvc3RuYW1lGAIgASgJEg8KB3ZlcnNpb24YAyABKAkSLQoHcGx1Z2lucxgEIAMoCzIcLnR1cm5waWtlLnN5bmMudjEuUGx1Z2luSW5mbxIzCgZsYWJlbHMYBSADKAsyIy50dXJucGlrZS5zeW5jLnYxLkhlbGxvLkxhYmVsc0VudHJ5EhQKDGNhcGFiaWxpdGllcxgGIAMoCRIWCg5jb25maWdfdmVyc2lvbhgHIAEoBBITCgtjb25maWdfaGFzaBgIIAEoCRotCgtMYWJlbHNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIuEBCghTbmFwc2hvdBIPCgd2ZXJzaW9uGAEgASgEEgwKBGhhc2gYAiABKAkSPwoLcGFydF9oYXNoZXMYAyADKAsyKi50dXJucGlrZS5zeW5jLnYxLlNuYXBzaG90LlBhcnRIYXNoZXNFbnRyeRINCgVub25jZRgEIAEoCRIQCghlbmNvZGluZxgFIAEoCRIPCgdwYXlsb2FkGAYgASgMEhAKCHJhd19zaXplGAcgASgEGjEKD1BhcnRIYXNoZXNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIocCCgVEZWx0YRIUCgxmcm9tX3ZlcnNpb24YASABKAQSEQoJZnJvbV9oYXNoGAIgASgJEhIKCnRvX3ZlcnNpb24YAyABKAQSDAoEaGFzaBgEIAEoCRI8CgtwYXJ0X2hhc2hlcxgFIAMoCzInLnR1cm5waWtlLnN5bmMudjEuRGVsdGEuUGFydEhhc2hlc0VudHJ5Eg0KBW5vbmNlGAYgASgJEhAKCGVuY29kaW5nGAcgASgJEg8KB3BheWxvYWQYCCABKAwSEAoIcmF3X3NpemUYCSABKAQaMQoPUGFydEhhc2hlc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiMwoDQWNrEg8KB3ZlcnNpb24YASABKAQSDAoEaGFzaBgCIAEoCRINCgVub25jZRgDIAEoCSI1CgROYWNrEg8KB3ZlcnNpb24YASABKAQSDQoFbm9uY2UYAiABKAkSDQoFZXJyb3IYAyABKAkiTAoJSGVhcnRiZWF0EhYKDmNvbmZpZ192ZXJzaW9uGAEgASgEEhMKC2NvbmZpZ19oYXNoGAIgASgJEhIKCnNlbnRfYXRfbXMYAyABKAMiQAoHUmVmdXNhbBITCgtzeW5jX3N0YXR1cxgBIAEoCRIPCgdtZXNzYWdlGAIgASgJEg8KB3ZlcnNpb24YAyABKAQyZQoKQ29uZmlnU3luYxJXCgZTdHJlYW0SIi50dXJucGlrZS5zeW5jLnYxLkRhdGFQbGFuZU1lc3NhZ2UaJS50dXJucGlrZS5zeW5jLnYxLkNvbnRyb2xQbGFuZU1lc3NhZ2UoATABYgZwcm90bzM");
+  fileDesc("CgpzeW5jLnByb3RvEhB0dXJucGlrZS5zeW5jLnYxIv0BChBEYXRhUGxhbmVNZXNzYWdlEigKBWhlbGxvGAEgASgLMhcudHVybnBpa2Uuc3luYy52MS5IZWxsb0gAEiQKA2FjaxgCIAEoCzIVLnR1cm5waWtlLnN5bmMudjEuQWNrSAASJgoEbmFjaxgDIAEoCzIWLnR1cm5waWtlLnN5bmMudjEuTmFja0gAEjAKCWhlYXJ0YmVhdBgEIAEoCzIbLnR1cm5waWtlLnN5bmMudjEuSGVhcnRiZWF0SAASNwoNaGVhbHRoX3JlcG9ydBgFIAEoCzIeLnR1cm5waWtlLnN5bmMudjEuSGVhbHRoUmVwb3J0SABCBgoEa2luZCKUAgoTQ29udHJvbFBsYW5lTWVzc2FnZRIuCghzbmFwc2hvdBgBIAEoCzIaLnR1cm5waWtlLnN5bmMudjEuU25hcHNob3RIABIwCgloZWFydGJlYXQYAiABKAsyGy50dXJucGlrZS5zeW5jLnYxLkhlYXJ0YmVhdEgAEiwKB3JlZnVzYWwYAyABKAsyGS50dXJucGlrZS5zeW5jLnYxLlJlZnVzYWxIABIoCgVkZWx0YRgEIAEoCzIXLnR1cm5waWtlLnN5bmMudjEuRGVsdGFIABI7Cg9oZWFsdGhfb3ZlcnJpZGUYBSABKAsyIC50dXJucGlrZS5zeW5jLnYxLkhlYWx0aE92ZXJyaWRlSABCBgoEa2luZCIrCgpQbHVnaW5JbmZvEgwKBG5hbWUYASABKAkSDwoHdmVyc2lvbhgCIAEoCSKRAgoFSGVsbG8SDwoHbm9kZV9pZBgBIAEoCRIQCghob3N0bmFtZRgCIAEoCRIPCgd2ZXJzaW9uGAMgASgJEi0KB3BsdWdpbnMYBCADKAsyHC50dXJucGlrZS5zeW5jLnYxLlBsdWdpbkluZm8SMwoGbGFiZWxzGAUgAygLMiMudHVybnBpa2Uuc3luYy52MS5IZWxsby5MYWJlbHNFbnRyeRIUCgxjYXBhYmlsaXRpZXMYBiADKAkSFgoOY29uZmlnX3ZlcnNpb24YByABKAQSEwoLY29uZmlnX2hhc2gYCCABKAkaLQoLTGFiZWxzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASLhAQoIU25hcHNob3QSDwoHdmVyc2lvbhgBIAEoBBIMCgRoYXNoGAIgASgJEj8KC3BhcnRfaGFzaGVzGAMgAygLMioudHVybnBpa2Uuc3luYy52MS5TbmFwc2hvdC5QYXJ0SGFzaGVzRW50cnkSDQoFbm9uY2UYBCABKAkSEAoIZW5jb2RpbmcYBSABKAkSDwoHcGF5bG9hZBgGIAEoDBIQCghyYXdfc2l6ZRgHIAEoBBoxCg9QYXJ0SGFzaGVzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASKHAgoFRGVsdGESFAoMZnJvbV92ZXJzaW9uGAEgASgEEhEKCWZyb21faGFzaBgCIAEoCRISCgp0b192ZXJzaW9uGAMgASgEEgwKBGhhc2gYBCABKAkSPAoLcGFydF9oYXNoZXMYBSADKAsyJy50dXJucGlrZS5zeW5jLnYxLkRlbHRhLlBhcnRIYXNoZXNFbnRyeRINCgVub25jZRgGIAEoCRIQCghlbmNvZGluZxgHIAEoCRIPCgdwYXlsb2FkGAggASgMEhAKCHJhd19zaXplGAkgASgEGjEKD1BhcnRIYXNoZXNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIjMKA0FjaxIPCgd2ZXJzaW9uGAEgASgEEgwKBGhhc2gYAiABKAkSDQoFbm9uY2UYAyABKAkiNQoETmFjaxIPCgd2ZXJzaW9uGAEgASgEEg0KBW5vbmNlGAIgASgJEg0KBWVycm9yGAMgASgJIkwKCUhlYXJ0YmVhdBIWCg5jb25maWdfdmVyc2lvbhgBIAEoBBITCgtjb25maWdfaGFzaBgCIAEoCRISCgpzZW50X2F0X21zGAMgASgDIkAKB1JlZnVzYWwSEwoLc3luY19zdGF0dXMYASABKAkSDwoHbWVzc2FnZRgCIAEoCRIPCgd2ZXJzaW9uGAMgASgEIlsKDEhlYWx0aFJlcG9ydBIzCgl1cHN0cmVhbXMYASADKAsyIC50dXJucGlrZS5zeW5jLnYxLlVwc3RyZWFtSGVhbHRoEhYKDmNvbmZpZ192ZXJzaW9uGAIgASgEIq0BCg5VcHN0cmVhbUhlYWx0aBITCgt1cHN0cmVhbV9pZBgBIAEoCRIVCg11cHN0cmVhbV9uYW1lGAIgASgJEg4KBmhlYWx0aBgDIAEoCRIuCgZ3ZWlnaHQYBCABKAsyHi50dXJucGlrZS5zeW5jLnYxLkhlYWx0aFdlaWdodBIvCgd0YXJnZXRzGAUgAygLMh4udHVybnBpa2Uuc3luYy52MS5UYXJnZXRIZWFsdGgiRQoMSGVhbHRoV2VpZ2h0Eg0KBXRvdGFsGAEgASgEEhEKCWF2YWlsYWJsZRgCIAEoBBITCgt1bmF2YWlsYWJsZRgDIAEoBCKFAQoMVGFyZ2V0SGVhbHRoEhEKCXRhcmdldF9pZBgBIAEoCRIOCgZ0YXJnZXQYAiABKAkSDgoGd2VpZ2h0GAMgASgNEg4KBmhlYWx0aBgEIAEoCRIyCglhZGRyZXNzZXMYBSADKAsyHy50dXJucGlrZS5zeW5jLnYxLkFkZHJlc3NIZWFsdGgiSQoNQWRkcmVzc0hlYWx0aBIKCgJpcBgBIAEoCRIMCgRwb3J0GAIgASgNEg4KBmhlYWx0aBgDIAEoCRIOCgZ3ZWlnaHQYBCABKA0iVwoOSGVhbHRoT3ZlcnJpZGUSEwoLdXBzdHJlYW1faWQYASABKAkSDgoGdGFyZ2V0GAIgASgJEg8KB2FkZHJlc3MYAyABKAkSDwoHaGVhbHRoeRgEIAEoCDJlCgpDb25maWdTeW5jElcKBlN0cmVhbRIiLnR1cm5waWtlLnN5bmMudjEuRGF0YVBsYW5lTWVzc2FnZRolLnR1cm5waWtlLnN5bmMudjEuQ29udHJvbFBsYW5lTWVzc2FnZSgBMAFiBnByb3RvMw");
 
 /**
  * @generated from message turnpike.sync.v1.DataPlaneMessage
@@ -46,6 +46,14 @@ export type DataPlaneMessage = Message<"turnpike.sync.v1.DataPlaneMessage"> & {
      */
     value: Heartbeat;
     case: "heartbeat";
+  } | {
+    /**
+     * Only from a DP that announced the "health" capability.
+     *
+     * @generated from field: turnpike.sync.v1.HealthReport health_report = 5;
+     */
+    value: HealthReport;
+    case: "healthReport";
   } | { case: undefined; value?: undefined };
 };
 
@@ -89,6 +97,14 @@ export type ControlPlaneMessage = Message<"turnpike.sync.v1.ControlPlaneMessage"
      */
     value: Delta;
     case: "delta";
+  } | {
+    /**
+     * Sent only to a DP that announced the "health" capability.
+     *
+     * @generated from field: turnpike.sync.v1.HealthOverride health_override = 5;
+     */
+    value: HealthOverride;
+    case: "healthOverride";
   } | { case: undefined; value?: undefined };
 };
 
@@ -159,7 +175,8 @@ export type Hello = Message<"turnpike.sync.v1.Hello"> & {
   labels: { [key: string]: string };
 
   /**
-   * What the DP understands: "delta", "encoding:rows+zstd", "encoding:rows+gzip".
+   * What the DP understands: "delta", "encoding:rows+zstd", "encoding:rows+gzip", and "health"
+   * (it sends HealthReports and applies HealthOverrides).
    *
    * @generated from field: repeated string capabilities = 6;
    */
@@ -427,6 +444,211 @@ export type Refusal = Message<"turnpike.sync.v1.Refusal"> & {
  */
 export const RefusalSchema: GenMessage<Refusal> = /*@__PURE__*/
   messageDesc(file_sync, 9);
+
+/**
+ * Every upstream's balancer health on the DP, in full; it replaces the previous report. Sent after
+ * Hello and whenever health changes (coalesced, at most one per 250 ms).
+ *
+ * @generated from message turnpike.sync.v1.HealthReport
+ */
+export type HealthReport = Message<"turnpike.sync.v1.HealthReport"> & {
+  /**
+   * @generated from field: repeated turnpike.sync.v1.UpstreamHealth upstreams = 1;
+   */
+  upstreams: UpstreamHealth[];
+
+  /**
+   * The config version the DP serves as it reports (its balancers are built from it).
+   *
+   * @generated from field: uint64 config_version = 2;
+   */
+  configVersion: bigint;
+};
+
+/**
+ * Describes the message turnpike.sync.v1.HealthReport.
+ * Use `create(HealthReportSchema)` to create a new message.
+ */
+export const HealthReportSchema: GenMessage<HealthReport> = /*@__PURE__*/
+  messageDesc(file_sync, 10);
+
+/**
+ * @generated from message turnpike.sync.v1.UpstreamHealth
+ */
+export type UpstreamHealth = Message<"turnpike.sync.v1.UpstreamHealth"> & {
+  /**
+   * @generated from field: string upstream_id = 1;
+   */
+  upstreamId: string;
+
+  /**
+   * @generated from field: string upstream_name = 2;
+   */
+  upstreamName: string;
+
+  /**
+   * HEALTHY while the available weight meets healthchecks.threshold; HEALTHCHECKS_OFF when unchecked.
+   *
+   * @generated from field: string health = 3;
+   */
+  health: string;
+
+  /**
+   * @generated from field: turnpike.sync.v1.HealthWeight weight = 4;
+   */
+  weight?: HealthWeight | undefined;
+
+  /**
+   * @generated from field: repeated turnpike.sync.v1.TargetHealth targets = 5;
+   */
+  targets: TargetHealth[];
+};
+
+/**
+ * Describes the message turnpike.sync.v1.UpstreamHealth.
+ * Use `create(UpstreamHealthSchema)` to create a new message.
+ */
+export const UpstreamHealthSchema: GenMessage<UpstreamHealth> = /*@__PURE__*/
+  messageDesc(file_sync, 11);
+
+/**
+ * @generated from message turnpike.sync.v1.HealthWeight
+ */
+export type HealthWeight = Message<"turnpike.sync.v1.HealthWeight"> & {
+  /**
+   * @generated from field: uint64 total = 1;
+   */
+  total: bigint;
+
+  /**
+   * @generated from field: uint64 available = 2;
+   */
+  available: bigint;
+
+  /**
+   * @generated from field: uint64 unavailable = 3;
+   */
+  unavailable: bigint;
+};
+
+/**
+ * Describes the message turnpike.sync.v1.HealthWeight.
+ * Use `create(HealthWeightSchema)` to create a new message.
+ */
+export const HealthWeightSchema: GenMessage<HealthWeight> = /*@__PURE__*/
+  messageDesc(file_sync, 12);
+
+/**
+ * @generated from message turnpike.sync.v1.TargetHealth
+ */
+export type TargetHealth = Message<"turnpike.sync.v1.TargetHealth"> & {
+  /**
+   * @generated from field: string target_id = 1;
+   */
+  targetId: string;
+
+  /**
+   * As stored: host:port.
+   *
+   * @generated from field: string target = 2;
+   */
+  target: string;
+
+  /**
+   * @generated from field: uint32 weight = 3;
+   */
+  weight: number;
+
+  /**
+   * @generated from field: string health = 4;
+   */
+  health: string;
+
+  /**
+   * @generated from field: repeated turnpike.sync.v1.AddressHealth addresses = 5;
+   */
+  addresses: AddressHealth[];
+};
+
+/**
+ * Describes the message turnpike.sync.v1.TargetHealth.
+ * Use `create(TargetHealthSchema)` to create a new message.
+ */
+export const TargetHealthSchema: GenMessage<TargetHealth> = /*@__PURE__*/
+  messageDesc(file_sync, 13);
+
+/**
+ * One address a target resolved to.
+ *
+ * @generated from message turnpike.sync.v1.AddressHealth
+ */
+export type AddressHealth = Message<"turnpike.sync.v1.AddressHealth"> & {
+  /**
+   * @generated from field: string ip = 1;
+   */
+  ip: string;
+
+  /**
+   * @generated from field: uint32 port = 2;
+   */
+  port: number;
+
+  /**
+   * @generated from field: string health = 3;
+   */
+  health: string;
+
+  /**
+   * @generated from field: uint32 weight = 4;
+   */
+  weight: number;
+};
+
+/**
+ * Describes the message turnpike.sync.v1.AddressHealth.
+ * Use `create(AddressHealthSchema)` to create a new message.
+ */
+export const AddressHealthSchema: GenMessage<AddressHealth> = /*@__PURE__*/
+  messageDesc(file_sync, 14);
+
+/**
+ * A manual override (PUT /upstreams/{u}/targets/{t}[/{address}]/healthy|unhealthy), applied by the DP
+ * to its own balancer; not persisted (as in Kong, it holds until the next health check says otherwise).
+ *
+ * @generated from message turnpike.sync.v1.HealthOverride
+ */
+export type HealthOverride = Message<"turnpike.sync.v1.HealthOverride"> & {
+  /**
+   * @generated from field: string upstream_id = 1;
+   */
+  upstreamId: string;
+
+  /**
+   * The target as stored (host:port).
+   *
+   * @generated from field: string target = 2;
+   */
+  target: string;
+
+  /**
+   * One resolved address (ip:port); empty for all of the target's addresses.
+   *
+   * @generated from field: string address = 3;
+   */
+  address: string;
+
+  /**
+   * @generated from field: bool healthy = 4;
+   */
+  healthy: boolean;
+};
+
+/**
+ * Describes the message turnpike.sync.v1.HealthOverride.
+ * Use `create(HealthOverrideSchema)` to create a new message.
+ */
+export const HealthOverrideSchema: GenMessage<HealthOverride> = /*@__PURE__*/
+  messageDesc(file_sync, 15);
 
 /**
  * @generated from service turnpike.sync.v1.ConfigSync

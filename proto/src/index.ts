@@ -11,6 +11,9 @@ import {
 export * from '../gen/sync_pb.ts'
 export { create, grpc }
 
+/** Capability a DP announces in Hello when it sends HealthReports and applies HealthOverrides. */
+export const HEALTH_CAPABILITY = 'health'
+
 /** grpc-js definition of ConfigSync.Stream, serialized with @bufbuild/protobuf. */
 export const configSyncService = {
   stream: {

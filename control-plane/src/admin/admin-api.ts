@@ -12,6 +12,8 @@ import Fastify, {
 import type { Database } from '../db/database.ts'
 import type { EntityStore } from '../db/entity-store.ts'
 import { configRoutes, type DeclarativeLoader } from '../declarative/config-routes.ts'
+import { registerHealthRoutes } from '../health/health-routes.ts'
+import { type HealthSource, LocalHealthSource } from '../health/health-source.ts'
 import { type ClusteringRoutesOptions, registerClusteringRoutes } from '../sync/clustering-routes.ts'
 import { requireAdminToken } from './admin-auth.ts'
 import { registerEntityRoutes } from './entity-routes.ts'
@@ -32,6 +34,8 @@ export interface AdminApiOptions {
   clustering?: ClusteringRoutesOptions
   /** DB-less nodes: `POST /config` replaces the config through this (DB-backed nodes answer 400, as Kong). */
   declarative?: DeclarativeLoader
+  /** Upstream health for `/upstreams/{u}/health` and the overrides; absent, no balancer is known (HEALTHCHECKS_OFF). */
+  health?: HealthSource
 }
 
 /** Fastify's own client errors (bad media type, oversized or malformed bodies) as Turnpike errors. */
@@ -66,6 +70,11 @@ export function buildAdminApi(options: AdminApiOptions): FastifyInstance {
   registerMetaRoutes(app, options.store)
   if (options.clustering) registerClusteringRoutes(app, options.clustering)
   registerEntityRoutes(app, options.store, entities)
+  registerHealthRoutes(app, {
+    store: options.store,
+    health: options.health ?? new LocalHealthSource(options.nodeId),
+    nodeId: options.nodeId,
+  })
   app.register(configRoutes, { db: options.db, dbless: options.declarative })
   app.setNotFoundHandler((_req, reply) => notFound(reply))
   app.setErrorHandler((err: FastifyError, req, reply) => {

@@ -8,7 +8,7 @@ import type { EntityDef, EntityRow } from '@turnpike/shared'
 import { entityByName } from '@turnpike/shared'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { EntityStore, Scope, WriteOptions } from '../db/entity-store.ts'
-import { parsePageQuery } from './page-query.ts'
+import { pageBody, parsePageQuery } from './page-query.ts'
 import { readInput } from './request-body.ts'
 import { addPath, methodNotAllowed, notFound } from './routing.ts'
 
@@ -52,11 +52,7 @@ export function registerEntityRoutes(app: FastifyInstance, store: EntityStore, d
     foreign?: { field: string; id: string },
   ) {
     const q = parsePageQuery(req.query as Record<string, unknown>)
-    const page = await store.page(def, { ...q, foreign })
-    if (!page.offset) return reply.send({ data: page.data, next: null })
-    const tags = q.rawTags === undefined ? '' : `&tags=${encodeURIComponent(q.rawTags)}`
-    const next = `${path}?offset=${encodeURIComponent(page.offset)}${tags}&size=${q.size}`
-    return reply.send({ data: page.data, offset: page.offset, next })
+    return reply.send(pageBody(await store.page(def, { ...q, foreign }), path, q))
   }
 
   for (const def of defs) {

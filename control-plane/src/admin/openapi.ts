@@ -152,10 +152,13 @@ function operation(e: Endpoint, method: Method, operationId: string): Json {
     if (e.path.includes('{')) responses[404] = responseRef('NotFound')
   } else {
     const response = doc.responses?.[method]
-    responses[method === 'POST' ? 201 : 200] = response
-      ? { description: 'OK', content: json(response) }
-      : { description: 'OK' }
-    if (method === 'POST' && response) {
+    const status = doc.status?.[method]
+    if (status === 204) responses[204] = { description: 'Done (no content)' }
+    else
+      responses[status ?? (method === 'POST' ? 201 : 200)] = response
+        ? { description: 'OK', content: json(response) }
+        : { description: 'OK' }
+    if (method === 'POST' && response && status === undefined) {
       // Kong answers 200 to its validation endpoints.
       responses[200] = responses[201]
       delete responses[201]

@@ -1,6 +1,6 @@
 /** Kong's list query: `size` (1–1000, default 100), opaque `offset`, `tags=a,b` (AND) or `tags=a/b` (OR), ≤ 5 tags. */
 import { TurnpikeError } from '@turnpike/shared'
-import type { PageOptions } from '../db/entity-store.ts'
+import type { Page, PageOptions } from '../db/entity-store.ts'
 
 const DEFAULT_SIZE = 100
 const MAX_SIZE = 1000
@@ -44,4 +44,21 @@ export function parsePageQuery(query: Record<string, unknown>): PageQuery {
     out.rawTags = rawTags
   }
   return out
+}
+
+/**
+ * Kong's page body: `{data, next: null}` on the last page, else `{data, offset, next}` with `next` the link to the
+ * following page (tags and `extra` query parameters carried over).
+ */
+export function pageBody(
+  page: Page,
+  path: string,
+  q: PageQuery,
+  extra: Record<string, string | undefined> = {},
+): { data: unknown[]; offset?: string; next: string | null } {
+  if (!page.offset) return { data: page.data, next: null }
+  let query = `offset=${encodeURIComponent(page.offset)}`
+  if (q.rawTags !== undefined) query += `&tags=${encodeURIComponent(q.rawTags)}`
+  for (const [k, v] of Object.entries(extra)) if (v !== undefined) query += `&${k}=${encodeURIComponent(v)}`
+  return { data: page.data, offset: page.offset, next: `${path}?${query}&size=${q.size}` }
 }

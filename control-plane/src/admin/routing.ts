@@ -25,6 +25,8 @@ export interface EndpointDoc {
   responses?: Partial<Record<Method, Record<string, unknown>>>
   /** For `other` endpoints: the JSON Schema of the request body, by method. */
   requestBodies?: Partial<Record<Method, Record<string, unknown>>>
+  /** For `other` endpoints: a success status other than 200 (201 for POST), by method; 204 has no body. */
+  status?: Partial<Record<Method, number>>
   /** Query parameters (name → description). */
   query?: Record<string, string>
 }

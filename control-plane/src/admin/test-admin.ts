@@ -4,7 +4,7 @@ import { loadSettings } from '@turnpike/shared'
 import type { FastifyInstance } from 'fastify'
 import { createEntityStore, type EntityStore } from '../db/entity-store.ts'
 import { type TestDatabase, type TestDatabaseTarget, testLogger } from '../db/test-databases.ts'
-import { buildAdminApi } from './admin-api.ts'
+import { type AdminApiOptions, buildAdminApi } from './admin-api.ts'
 
 export type Json = Record<string, unknown> & { data?: Record<string, unknown>[] }
 
@@ -24,9 +24,11 @@ export interface TestAdmin {
   close(): Promise<void>
 }
 
+/** `extra` adds Admin API options (a health source, clustering) over the defaults. */
 export async function openTestAdmin(
   target: TestDatabaseTarget,
   overrides: Record<string, string> = {},
+  extra: Partial<AdminApiOptions> = {},
 ): Promise<TestAdmin> {
   const db = await target.open()
   const settings = {
@@ -35,7 +37,7 @@ export async function openTestAdmin(
   }
   Object.assign(settings, { pg_database: db.settings.pg_database, pg_host: db.settings.pg_host })
   const store = createEntityStore(db.db, { keyringSecret: settings.keyring_secret || undefined })
-  const app = buildAdminApi({ store, db: db.db, settings, logger: testLogger, nodeId: randomUUID() })
+  const app = buildAdminApi({ store, db: db.db, settings, logger: testLogger, nodeId: randomUUID(), ...extra })
   await app.ready()
   async function call(method: string, url: string, body?: unknown, headers: Record<string, string | string[]> = {}) {
     const payload =

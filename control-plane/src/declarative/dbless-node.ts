@@ -14,6 +14,7 @@ import { readConfig } from '../db/config-reader.ts'
 import { type Database, openDatabase } from '../db/database.ts'
 import { createEntityStore } from '../db/entity-store.ts'
 import { runMigrations } from '../db/migrate.ts'
+import { LocalHealthSource } from '../health/health-source.ts'
 import { shutdownSteps } from '../shutdown-steps.ts'
 import { startSnapshotBuilder } from '../sync/snapshot-builder.ts'
 import type { DeclarativeLoader } from './config-routes.ts'
@@ -93,15 +94,19 @@ export async function startDeclarativeNode(options: { settings: Settings; logger
       read: () => readConfig(db, { keyringSecret }),
     })
     addCloser(builder.close)
+    const nodeId = randomUUID()
+    // The in-process data plane's balancers, once it has started (Kong's DB-less node has its own balancer).
+    const health = new LocalHealthSource(nodeId)
     const admin = buildAdminApi({
       store: readOnlyStore(createEntityStore(db, { keyringSecret })),
       db,
       settings,
       logger,
-      nodeId: randomUUID(),
+      nodeId,
       feed: builder,
       clustering: { role: settings.role },
       declarative: loader,
+      health,
     })
     addCloser(() => admin.close())
     const adminUrl = await listenAdminApi(admin, settings.admin_listen, logger)
@@ -110,6 +115,7 @@ export async function startDeclarativeNode(options: { settings: Settings; logger
     return {
       feed: builder,
       adminUrl,
+      attachLocalHealth: (h) => health.attach(h),
       close: () => {
         closing ??= closeAll()
         return closing

@@ -1,11 +1,21 @@
 /**
  * The data planes this CP serves, kept in memory (their live stream state) and written to Postgres in batches
  * (`clustering_data_planes`), so every replica can list the whole cluster. Writes never block a stream: while
- * the database is away they wait for the next flush, and listing falls back to this replica's own DPs.
+ * the database is away they wait for the next flush, and listing falls back to this replica's own DPs. Each DP's
+ * latest health report is kept here too, in memory only, for as long as the DP itself.
  */
-import type { Logger } from '@turnpike/shared'
+import type { Logger, UpstreamHealth } from '@turnpike/shared'
 import { type DataPlaneRecord, type RegistryStore, recordOf } from './registry-store.ts'
 import type { DataPlaneStatus, StreamState } from './stream-state.ts'
+
+/** A DP's latest report of its balancers' health. */
+export interface HealthReportRecord {
+  upstreams: UpstreamHealth[]
+  /** The config version the DP served as it reported. */
+  config_version: number
+  /** Epoch seconds when this CP received it. */
+  received_at: number
+}
 
 export interface DataPlaneRegistryOptions {
   store?: RegistryStore
@@ -23,6 +33,7 @@ export interface DataPlaneRegistryOptions {
 
 export class DataPlaneRegistry {
   readonly #streams = new Map<string, StreamState>()
+  readonly #health = new Map<string, HealthReportRecord>()
   readonly #dirty = new Set<string>()
   readonly #listeners = new Set<(state: StreamState) => void>()
   /** last_seen as last written, per node id. */
@@ -84,6 +95,22 @@ export class DataPlaneRegistry {
   seen(state: StreamState): void {
     const written = this.#written.get(state.nodeId) ?? 0
     if (state.view.last_seen - written >= this.#lastSeenEvery) this.changed(state)
+  }
+
+  /** Its newest health report replaces the previous one (a report on a replaced stream is ignored). */
+  reportHealth(state: StreamState, report: Omit<HealthReportRecord, 'received_at'>): void {
+    if (this.#streams.get(state.nodeId) !== state) return
+    this.#health.set(state.nodeId, { ...report, received_at: Math.floor(this.#now() / 1000) })
+  }
+
+  /** Every DP's latest health report, with the DP as it stands now (read-only views, not copies). */
+  healthReports(): { dp: Readonly<DataPlaneStatus>; report: HealthReportRecord }[] {
+    const out: { dp: Readonly<DataPlaneStatus>; report: HealthReportRecord }[] = []
+    for (const [id, report] of this.#health) {
+      const state = this.#streams.get(id)
+      if (state) out.push({ dp: state.view, report })
+    }
+    return out
   }
 
   /** Its stream ended. Ended streams stay listed until purged. */
@@ -148,6 +175,7 @@ export class DataPlaneRegistry {
       if (!s.view.connected && s.view.last_seen < before) {
         this.#streams.delete(id)
         this.#written.delete(id)
+        this.#health.delete(id)
       }
     if (!this.#store) return
     try {

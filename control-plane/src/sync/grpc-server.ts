@@ -1,7 +1,8 @@
 /**
  * Thin grpc-js transport for ConfigSync.Stream: checks the DP's certificate, decodes its messages into
  * StreamState calls, sends what StreamState decides (snapshots, deltas from the change log, refusals), and
- * runs the heartbeats that end silent streams.
+ * runs the heartbeats that end silent streams. DPs' health reports go to the registry; manual health overrides
+ * go out to the DPs that announced the `health` capability.
  */
 import {
   type ConfigSyncStream,
@@ -12,16 +13,20 @@ import {
   create,
   type DataPlaneMessage,
   grpc,
+  HEALTH_CAPABILITY,
+  type HealthReport,
   type Hello,
 } from '@turnpike/proto'
 import type {
   ClusterIdentity,
   ConfigChanges,
+  HealthOverride,
   ListenAddress,
   Logger,
   Settings,
   Snapshot,
   SnapshotFeed,
+  UpstreamHealth,
 } from '@turnpike/shared'
 import { allPluginDefs, checkDataPlanePeer, TURNPIKE_VERSION } from '@turnpike/shared'
 import { ChangeLog } from './change-log.ts'
@@ -34,6 +39,11 @@ export interface SyncServer {
   address: string
   registry: DataPlaneRegistry
   changeLog: ChangeLog
+  /**
+   * Sends a manual health override to every connected DP that understands it (or only to `nodeId`); returns the
+   * node ids it went to.
+   */
+  overrideHealth(override: HealthOverride, nodeId?: string): string[]
   /** Ends every stream (DPs reconnect elsewhere) and stops the server. */
   close(): Promise<void>
 }
@@ -113,6 +123,32 @@ function helloInfo(hello: Hello, ip: string, certExpiry: number | null): DataPla
     capabilities: [...hello.capabilities],
     cert_expiry: certExpiry,
   }
+}
+
+/** A report in the contract's shape; the DP's verdict strings are relayed as they are. */
+function upstreamsOf(report: HealthReport): UpstreamHealth[] {
+  return report.upstreams.map((u) => ({
+    upstream_id: u.upstreamId,
+    upstream_name: u.upstreamName,
+    health: u.health as UpstreamHealth['health'],
+    weight: {
+      total: Number(u.weight?.total ?? 0),
+      available: Number(u.weight?.available ?? 0),
+      unavailable: Number(u.weight?.unavailable ?? 0),
+    },
+    targets: u.targets.map((t) => ({
+      target_id: t.targetId,
+      target: t.target,
+      weight: t.weight,
+      health: t.health as UpstreamHealth['targets'][number]['health'],
+      addresses: t.addresses.map((a) => ({
+        ip: a.ip,
+        port: a.port,
+        health: a.health as UpstreamHealth['targets'][number]['addresses'][number]['health'],
+        weight: a.weight,
+      })),
+    })),
+  }))
 }
 
 interface Session {
@@ -297,7 +333,41 @@ export async function startSyncServer(options: SyncServerOptions): Promise<SyncS
       // Not echoed: the DP answers our heartbeats, so echoing its own would ping-pong forever.
       state.seen()
       registry.seen(state)
+    } else if (kind.case === 'healthReport') {
+      state.seen()
+      registry.seen(state)
+      registry.reportHealth(state, {
+        upstreams: upstreamsOf(kind.value),
+        config_version: Number(kind.value.configVersion),
+      })
+      log.debug({ node_id: state.nodeId, upstreams: kind.value.upstreams.length }, 'data plane reported health')
     }
+  }
+
+  function overrideHealth(override: HealthOverride, nodeId?: string): string[] {
+    // The newest stream per DP: an older one may still be closing.
+    const latest = new Map<string, Session>()
+    for (const session of sessions) {
+      const state = session.state
+      if (!state || session.ended || !state.view.connected) continue
+      if (!state.view.capabilities.includes(HEALTH_CAPABILITY)) continue
+      if (nodeId === undefined || state.nodeId === nodeId) latest.set(state.nodeId, session)
+    }
+    const message = create(ControlPlaneMessageSchema, {
+      kind: {
+        case: 'healthOverride',
+        value: {
+          upstreamId: override.upstream_id,
+          target: override.target,
+          address: override.address ?? '',
+          healthy: override.healthy,
+        },
+      },
+    })
+    for (const session of latest.values()) write(session, message)
+    const sent = [...latest.keys()]
+    log.info({ override, node_ids: sent }, 'health override sent to data planes')
+    return sent
   }
 
   function serve(call: ConfigSyncStream): void {
@@ -385,6 +455,7 @@ export async function startSyncServer(options: SyncServerOptions): Promise<SyncS
     address,
     registry,
     changeLog,
+    overrideHealth,
     async close() {
       clearInterval(heartbeat)
       unsubscribe()

@@ -12,6 +12,7 @@ import {
   type DataPlaneMessage,
   DeltaSchema,
   grpc,
+  HEALTH_CAPABILITY,
   SnapshotSchema,
 } from '@turnpike/proto'
 import {
@@ -21,11 +22,14 @@ import {
   createLogger,
   diffSnapshots,
   encodeChangeLines,
+  type HealthOverride,
+  type LocalHealth,
   loadSettings,
   type RowEncoding,
   type Snapshot,
   sealSnapshot,
   snapshotAsChanges,
+  type UpstreamHealth,
 } from '@turnpike/shared'
 import type { ApplyResult } from './config-source.ts'
 import { CAPABILITIES, GrpcConfigSource, type GrpcSourceSettings } from './grpc-config-source.ts'
@@ -357,6 +361,162 @@ describe('GrpcConfigSource failover', () => {
       live.server.forceShutdown()
       await rm(prefix, { recursive: true, force: true })
     }
+  })
+})
+
+/** Balancers whose report the test sets, which record the overrides they are given. */
+class FakeBalancers implements LocalHealth {
+  upstreams: UpstreamHealth[] = []
+  readonly overrides: HealthOverride[] = []
+  reads = 0
+  readonly #listeners: (() => void)[] = []
+  report(): UpstreamHealth[] {
+    this.reads++
+    return structuredClone(this.upstreams)
+  }
+  override(o: HealthOverride): boolean {
+    this.overrides.push(o)
+    return o.upstream_id === UP
+  }
+  onChange(listener: () => void): void {
+    this.#listeners.push(listener)
+  }
+  changed(): void {
+    for (const l of this.#listeners) l()
+  }
+}
+
+const UP = '00000000-0000-4000-8000-0000000000b1'
+const T1 = '00000000-0000-4000-8000-0000000000b2'
+
+function upstreamReport(health: 'HEALTHY' | 'UNHEALTHY'): UpstreamHealth {
+  const unavailable = health === 'HEALTHY' ? 0 : 100
+  return {
+    upstream_id: UP,
+    upstream_name: 'backend.test',
+    health,
+    weight: { total: 100, available: 100 - unavailable, unavailable },
+    targets: [
+      {
+        target_id: T1,
+        target: 'svc.test:80',
+        weight: 100,
+        health,
+        addresses: [{ ip: '10.0.0.1', port: 80, health, weight: 100 }],
+      },
+    ],
+  }
+}
+
+/** A report message back in the contract's shape. */
+function reported(kind: DataPlaneMessage['kind']): UpstreamHealth[] {
+  assert.equal(kind.case, 'healthReport')
+  return kind.value.upstreams.map((u) => ({
+    upstream_id: u.upstreamId,
+    upstream_name: u.upstreamName,
+    health: u.health as UpstreamHealth['health'],
+    weight: {
+      total: Number(u.weight?.total),
+      available: Number(u.weight?.available),
+      unavailable: Number(u.weight?.unavailable),
+    },
+    targets: u.targets.map((t) => ({
+      target_id: t.targetId,
+      target: t.target,
+      weight: t.weight,
+      health: t.health as UpstreamHealth['targets'][number]['health'],
+      addresses: t.addresses.map((a) => ({
+        ip: a.ip,
+        port: a.port,
+        health: a.health as UpstreamHealth['targets'][number]['addresses'][number]['health'],
+        weight: a.weight,
+      })),
+    })),
+  }))
+}
+
+describe('GrpcConfigSource health', () => {
+  let prefix: string
+  let cp: TestControlPlane
+  let source: GrpcConfigSource
+  const balancers = new FakeBalancers()
+  let peer: Peer
+
+  before(async () => {
+    prefix = await mkdtemp(join(tmpdir(), 'turnpike-grpc-'))
+    cp = new TestControlPlane()
+    await cp.start()
+    balancers.upstreams = [upstreamReport('HEALTHY')]
+    source = new GrpcConfigSource({
+      settings: sourceSettings(`127.0.0.1:${cp.port}`, prefix),
+      logger: createLogger('silent'),
+      backoff: { initialMs: 20, maxMs: 200 },
+      health: balancers,
+      healthReportMs: 50,
+    })
+    source.start(
+      async () => ({ ok: true }),
+      () => undefined,
+    )
+  })
+
+  after(async () => {
+    await source?.stop()
+    cp?.server.forceShutdown()
+    await rm(prefix, { recursive: true, force: true })
+  })
+
+  it('announces the health capability and reports right after Hello', async () => {
+    peer = await cp.nextPeer()
+    const hello = await peer.next()
+    assert.equal(hello.case, 'hello')
+    assert.deepEqual(hello.value.capabilities, [...CAPABILITIES, HEALTH_CAPABILITY])
+    const report = await peer.next()
+    assert.deepEqual(reported(report), [upstreamReport('HEALTHY')])
+  })
+
+  it('sends one report for a burst of changes, with the state after the last', async () => {
+    const reads = balancers.reads
+    balancers.upstreams = [upstreamReport('UNHEALTHY')]
+    for (let i = 0; i < 5; i++) balancers.changed()
+    balancers.upstreams = [upstreamReport('UNHEALTHY'), { ...upstreamReport('HEALTHY'), upstream_id: T1 }]
+    balancers.changed()
+    const report = await peer.next()
+    assert.deepEqual(reported(report), balancers.upstreams)
+    assert.equal(balancers.reads - reads, 1, 'the balancers were read once for the burst')
+    // Nothing else is pending: the next thing it says is its answer to a heartbeat.
+    peer.send({ case: 'heartbeat', value: { configVersion: 0n, configHash: '', sentAtMs: 1n } as never })
+    const { value } = await peer.messages.next()
+    assert.equal(value.kind.case, 'heartbeat')
+    assert.equal(balancers.reads - reads, 1)
+  })
+
+  it('applies the control plane’s overrides to its balancers', async () => {
+    peer.send({
+      case: 'healthOverride',
+      value: { upstreamId: UP, target: 'svc.test:80', address: '10.0.0.1:80', healthy: false } as never,
+    })
+    peer.send({
+      case: 'healthOverride',
+      value: { upstreamId: UP, target: 'svc.test:80', address: '', healthy: true } as never,
+    })
+    // An unknown upstream is logged and ignored; the stream goes on.
+    peer.send({ case: 'healthOverride', value: { upstreamId: T1, target: 'x:1', address: '', healthy: true } as never })
+    await waitFor(() => balancers.overrides.length === 3, 'overrides')
+    assert.deepEqual(balancers.overrides, [
+      { upstream_id: UP, target: 'svc.test:80', address: '10.0.0.1:80', healthy: false },
+      { upstream_id: UP, target: 'svc.test:80', healthy: true },
+      { upstream_id: T1, target: 'x:1', healthy: true },
+    ])
+    assert.equal(source.status().state, 'connected')
+  })
+
+  it('reports in full again on every new stream', async () => {
+    balancers.upstreams = [upstreamReport('HEALTHY')]
+    peer.call.end()
+    const next = await cp.nextPeer()
+    assert.equal((await next.next()).case, 'hello')
+    assert.deepEqual(reported(await next.next()), [upstreamReport('HEALTHY')])
   })
 })
 

@@ -2,7 +2,8 @@
  * Snapshots from the control plane's gRPC stream (role data_plane). The DP dials, says Hello with what it serves,
  * its plugins and capabilities, then answers every Snapshot or Delta with an Ack or a Nack. When the stream ends,
  * fails or falls silent past its deadline it redials forever, rotating through the configured control planes with
- * jittered exponential backoff; the config it serves stays live meanwhile.
+ * jittered exponential backoff; the config it serves stays live meanwhile. Given its balancers' health, it reports
+ * it after Hello and after every change (coalesced), and applies the CP's manual overrides.
  */
 import { hostname } from 'node:os'
 import {
@@ -15,18 +16,24 @@ import {
   type DataPlaneMessage,
   DataPlaneMessageSchema,
   grpc,
+  HEALTH_CAPABILITY,
+  type HealthOverride as HealthOverrideMessage,
+  HealthReportSchema,
   HeartbeatSchema,
   HelloSchema,
   NackSchema,
 } from '@turnpike/proto'
 import {
   checkSharedServer,
+  type HealthOverride,
+  type LocalHealth,
   type Logger,
   loadClusterIdentity,
   ROW_ENCODINGS,
   type Settings,
   type Snapshot,
   TURNPIKE_VERSION,
+  type UpstreamHealth,
 } from '@turnpike/shared'
 import { type BackoffOptions, backoffDelay, DEFAULT_BACKOFF } from './backoff.ts'
 import type { ConfigSource, SnapshotHandler, SyncState, SyncStatus } from './config-source.ts'
@@ -60,14 +67,48 @@ export interface GrpcConfigSourceOptions {
   deadlineMs?: number
   /** The plugins reported in Hello; defaults to the `plugins` setting over the shared definitions. */
   plugins?: PluginVersion[]
+  /** This DP's balancers: their health is reported to the CP, which may send manual overrides back. */
+  health?: LocalHealth
+  /** Minimum gap between two health reports (default 250 ms); changes within it are coalesced into one. */
+  healthReportMs?: number
 }
 
 const READY_DEADLINE_MS = 60_000
 /** A decompressed payload may be this many times `cluster_max_payload` (configs compress ~5×). */
 const RAW_PAYLOAD_FACTOR = 16
 
-/** What this DP understands, announced in Hello. */
+/** What this DP understands, announced in Hello (plus `health` when it has balancers to report on). */
 export const CAPABILITIES = ['delta', ...ROW_ENCODINGS.map((e) => `encoding:${e}`)]
+
+/** The balancers' report in its wire shape. */
+function healthReportMessage(upstreams: readonly UpstreamHealth[], configVersion: number) {
+  return create(HealthReportSchema, {
+    configVersion: BigInt(configVersion),
+    upstreams: upstreams.map((u) => ({
+      upstreamId: u.upstream_id,
+      upstreamName: u.upstream_name,
+      health: u.health,
+      weight: {
+        total: BigInt(u.weight.total),
+        available: BigInt(u.weight.available),
+        unavailable: BigInt(u.weight.unavailable),
+      },
+      targets: u.targets.map((t) => ({
+        targetId: t.target_id,
+        target: t.target,
+        weight: t.weight,
+        health: t.health,
+        addresses: t.addresses.map((a) => ({ ip: a.ip, port: a.port, health: a.health, weight: a.weight })),
+      })),
+    })),
+  })
+}
+
+function overrideOf(m: HealthOverrideMessage): HealthOverride {
+  const o: HealthOverride = { upstream_id: m.upstreamId, target: m.target, healthy: m.healthy }
+  if (m.address) o.address = m.address
+  return o
+}
 
 type ConfigMessage = Extract<ControlPlaneMessage['kind'], { case: 'snapshot' | 'delta' }>
 
@@ -90,6 +131,9 @@ export class GrpcConfigSource implements ConfigSource {
   readonly #maxRawBytes: number
   readonly #labels: Record<string, string>
   readonly #plugins: PluginVersion[]
+  readonly #health: LocalHealth | undefined
+  readonly #healthReportMs: number
+  readonly #capabilities: string[]
   #addressIndex = -1
   #state: SyncState = 'disconnected'
   #lastError: string | null = null
@@ -104,6 +148,9 @@ export class GrpcConfigSource implements ConfigSource {
   #lastReport = 0
   #retryTimer: NodeJS.Timeout | null = null
   #heartbeatTimer: NodeJS.Timeout | null = null
+  /** A health report waiting out the coalescing gap. */
+  #healthTimer: NodeJS.Timeout | null = null
+  #lastHealthReport = 0
   #onSnapshot: SnapshotHandler | null = null
   #current: () => Snapshot | undefined = () => undefined
   readonly #queue: LatestOnlyQueue<Pending>
@@ -119,6 +166,10 @@ export class GrpcConfigSource implements ConfigSource {
     this.#maxRawBytes = settings.cluster_max_payload * RAW_PAYLOAD_FACTOR
     this.#labels = settings.cluster_dp_labels
     this.#plugins = opts.plugins ?? availablePlugins(settings.plugins)
+    this.#health = opts.health
+    this.#healthReportMs = opts.healthReportMs ?? 250
+    this.#capabilities = opts.health ? [...CAPABILITIES, HEALTH_CAPABILITY] : CAPABILITIES
+    opts.health?.onChange(() => this.#scheduleHealthReport())
     this.#channelOptions = channelOptionsFor(settings.cluster_max_payload)
     // Throws at start, naming the setting, when the certificate material is missing or wrong.
     const identity = loadClusterIdentity(settings)
@@ -212,13 +263,57 @@ export class GrpcConfigSource implements ConfigSource {
         version: TURNPIKE_VERSION,
         plugins: this.#plugins,
         labels: this.#labels,
-        capabilities: CAPABILITIES,
+        capabilities: this.#capabilities,
         configVersion: BigInt(held?.version ?? 0),
         configHash: held?.hash ?? '',
       }),
     })
+    // Every stream starts with the full picture: changes made while no stream was up were never sent.
+    this.#sendHealthReport()
     this.#heartbeatTimer = setInterval(() => this.#tick(call), Math.min(this.#heartbeatMs, this.#deadlineMs / 3))
     this.#heartbeatTimer.unref()
+  }
+
+  /** Sends one report per coalescing gap at most: the first change goes out at once, a burst as one more. */
+  #scheduleHealthReport(): void {
+    if (this.#healthTimer || !this.#call) return
+    const wait = Math.max(0, this.#lastHealthReport + this.#healthReportMs - Date.now())
+    this.#healthTimer = setTimeout(() => {
+      this.#healthTimer = null
+      this.#sendHealthReport()
+    }, wait)
+    this.#healthTimer.unref()
+  }
+
+  #sendHealthReport(): void {
+    const call = this.#call
+    if (!this.#health || !call) return
+    let upstreams: UpstreamHealth[]
+    try {
+      upstreams = this.#health.report()
+    } catch (err) {
+      this.#logger.error({ err }, 'reading the balancers’ health failed; no report sent')
+      return
+    }
+    this.#lastHealthReport = Date.now()
+    this.#send(call, { case: 'healthReport', value: healthReportMessage(upstreams, this.#current()?.version ?? 0) })
+  }
+
+  #applyOverride(m: HealthOverrideMessage): void {
+    const o = overrideOf(m)
+    if (!this.#health) {
+      this.#logger.warn({ override: o }, 'health override received, but this node reports no balancers; ignored')
+      return
+    }
+    let applied = false
+    try {
+      applied = this.#health.override(o)
+    } catch (err) {
+      this.#logger.error({ err, override: o }, 'applying a health override failed')
+      return
+    }
+    if (applied) this.#logger.info({ override: o }, 'health override from the control plane applied')
+    else this.#logger.warn({ override: o }, 'health override names an upstream, target or address this node lacks')
   }
 
   #markConnected(call: ConfigSyncClientStream): void {
@@ -254,6 +349,9 @@ export class GrpcConfigSource implements ConfigSource {
         break
       case 'heartbeat':
         this.#heartbeat(call)
+        break
+      case 'healthOverride':
+        this.#applyOverride(kind.value)
         break
       case 'refusal':
         this.#refusal = { sync_status: kind.value.syncStatus, message: kind.value.message }
@@ -347,6 +445,8 @@ export class GrpcConfigSource implements ConfigSource {
   #teardown(): void {
     if (this.#heartbeatTimer) clearInterval(this.#heartbeatTimer)
     this.#heartbeatTimer = null
+    if (this.#healthTimer) clearTimeout(this.#healthTimer)
+    this.#healthTimer = null
     const call = this.#call
     const client = this.#client
     this.#call = null
