@@ -7,6 +7,7 @@ import type { LoadGeneratorChoice } from './lib/load/index.ts'
 import type { BenchOptions, Suite } from './lib/options.ts'
 import { stopAll } from './lib/processes.ts'
 import { writeResults } from './lib/results.ts'
+import { balancerSuite } from './suites/balancer.ts'
 import { clusterSuite } from './suites/cluster.ts'
 import { pluginsSuite } from './suites/plugins.ts'
 import { proxySuite } from './suites/proxy.ts'
@@ -18,6 +19,7 @@ const SUITES: Record<string, Suite | undefined> = {
   router: routerSuite,
   plugins: pluginsSuite,
   cluster: clusterSuite,
+  balancer: balancerSuite,
 }
 
 const HELP = `Usage: npm run bench -- <suite> [options]
@@ -36,11 +38,12 @@ Options:
                       load on the machine (default 1; useful on a shared box)
   --quick             short runs for a first look (3 s per measurement)
   --loadgen NAME      auto (wrk if installed, else autocannon), wrk, autocannon (default auto)
-  --scenario A,B      only these scenarios (proxy: small-keepalive, 1k-routes, 64k-keepalive,
-                      small-close, half-load; router: 10, 1000, 10000,
+  --scenario A,B      only these scenarios (proxy: small-keepalive, upstream-3, 1k-routes,
+                      64k-keepalive, small-close, half-load; router: 10, 1000, 10000,
                       10000-noregex; plugins: key-auth, key-auth+acl, jwt-hs256, jwt-rs256,
                       key-auth+rate-limiting+prometheus; cluster: propagation-10,
-                      streams-1000, scale)
+                      streams-1000, scale; balancer: failover-active, failover-passive,
+                      apply-1k-upstreams)
   --target A,B        only these targets (proxy: direct, minimal-proxy, fastify-proxy, nginx, turnpike;
                       plugins: consumer counts 1, 100000)
   --cpu-prof          run the node targets (data plane, minimal and fastify proxies) with --cpu-prof;

@@ -3,7 +3,15 @@
  * (services + routes with ids) and, for every route, one request that matches it.
  */
 import { randomUUID } from 'node:crypto'
-import { type ConfigEntities, type EntityRow, flattenErrors, routes, services, validateEntity } from '@turnpike/shared'
+import {
+  type ConfigEntities,
+  type EntityDef,
+  type EntityRow,
+  flattenErrors,
+  routes,
+  services,
+  validateEntity,
+} from '@turnpike/shared'
 import type { LoadRequest } from './workload.ts'
 
 const CREATED_AT = 1_700_000_000
@@ -19,7 +27,8 @@ export interface RouteSet {
   probes: RouteProbe[]
 }
 
-function row(def: typeof services | typeof routes, input: Record<string, unknown>): EntityRow {
+/** An Admin-API-shaped row: `input` validated with its defaults filled, plus an id. Throws on a bad fixture. */
+export function validRow(def: EntityDef, input: Record<string, unknown>): EntityRow {
   const r = validateEntity(def, input)
   if (!r.ok) throw new Error(`bench fixture rejected by ${def.name}: ${flattenErrors(r.errors).join('; ')}`)
   return { ...r.value, id: randomUUID() }
@@ -38,15 +47,15 @@ export function buildRouteSet(
 ): RouteSet {
   const withRegex = opts.regex ?? true
   if (count === 1) {
-    const svc = row(services, { name: 'svc-0', url: upstreamUrl })
-    const route = row(routes, { name: 'r-0', paths: ['/'], strip_path: false, service: { id: svc.id } })
+    const svc = validRow(services, { name: 'svc-0', url: upstreamUrl })
+    const route = validRow(routes, { name: 'r-0', paths: ['/'], strip_path: false, service: { id: svc.id } })
     return {
       entities: { services: [svc], routes: [route] },
       probes: [{ method: 'GET', host: 'bench.test', path: '/' }],
     }
   }
   const svcRows = Array.from({ length: Math.max(1, Math.ceil(count / 10)) }, (_, s) =>
-    row(services, { name: `svc-${s}`, url: upstreamUrl }),
+    validRow(services, { name: `svc-${s}`, url: upstreamUrl }),
   )
   const routeRows: EntityRow[] = []
   const probes: RouteProbe[] = []
@@ -83,7 +92,7 @@ export function buildRouteSet(
         probe = { method: 'GET', host: 'bench.test', path: `/svc${s}/r${i}/items?page=2` }
     }
     // created_at breaks priority ties as in Kong; Admin rows carry it, validateEntity does not add it.
-    routeRows.push({ ...row(routes, input), created_at: CREATED_AT + i })
+    routeRows.push({ ...validRow(routes, input), created_at: CREATED_AT + i })
     probes.push(probe)
   }
   return { entities: { services: svcRows, routes: routeRows }, probes }

@@ -23,6 +23,8 @@ export interface RatioRow {
   dp_vs_direct?: number
   dp_vs_fastify?: number
   minimal_vs_nginx?: number
+  /** upstream-3 only: its DP ÷ small-keepalive's DP (the same service on one host). */
+  dp_vs_one_host?: number
   dp_added_p99_ms?: number
   minimal_added_p99_ms?: number
 }
@@ -37,6 +39,7 @@ export function ratios(rows: Row[], names: string[]): RatioRow[] {
       get('direct'),
       get('fastify-proxy'),
     ]
+    const oneHost = rows.find((r) => r.scenario === 'small-keepalive' && r.target === 'turnpike' && !r.error)
     const added = (r: Row | undefined) =>
       r?.p99Ms !== undefined && dir?.p99Ms !== undefined ? r.p99Ms - dir.p99Ms : undefined
     return {
@@ -46,6 +49,7 @@ export function ratios(rows: Row[], names: string[]): RatioRow[] {
       dp_vs_direct: ratio(dp?.rps, dir?.rps),
       dp_vs_fastify: ratio(dp?.rps, fst?.rps),
       minimal_vs_nginx: ratio(min?.rps, ngx?.rps),
+      dp_vs_one_host: scenario === 'upstream-3' ? ratio(dp?.rps, oneHost?.rps) : undefined,
       dp_added_p99_ms: added(dp),
       minimal_added_p99_ms: added(min),
     }
@@ -90,7 +94,17 @@ export function render(rows: Row[], rr: RatioRow[], gen: LoadGenerator, opts: Be
     ),
   )
   const ratioTable = formatTable(
-    ['scenario', 'DP/minimal', 'DP/nginx', 'DP/direct', 'DP/fastify', 'minimal/nginx', 'DP +p99 ms', 'minimal +p99 ms'],
+    [
+      'scenario',
+      'DP/minimal',
+      'DP/nginx',
+      'DP/direct',
+      'DP/fastify',
+      'minimal/nginx',
+      'DP/1 host',
+      'DP +p99 ms',
+      'minimal +p99 ms',
+    ],
     rr.map((r) => [
       `${r.scenario}${disturbedScenarios.has(r.scenario) ? ' !' : ''}`,
       fmtRatio(r.dp_vs_minimal),
@@ -98,6 +112,7 @@ export function render(rows: Row[], rr: RatioRow[], gen: LoadGenerator, opts: Be
       fmtRatio(r.dp_vs_direct),
       fmtRatio(r.dp_vs_fastify),
       fmtRatio(r.minimal_vs_nginx),
+      fmtRatio(r.dp_vs_one_host),
       fmtNum(r.dp_added_p99_ms, 3),
       fmtNum(r.minimal_added_p99_ms, 3),
     ]),
@@ -121,6 +136,15 @@ export function render(rows: Row[], rr: RatioRow[], gen: LoadGenerator, opts: Be
         fmtRatio(by('small-keepalive')?.dp_vs_nginx),
         check(
           verdict(by('small-keepalive')?.dp_vs_nginx, (v) => v >= 0.5),
+          'small-keepalive',
+        ),
+      ],
+      [
+        'upstream of 3 targets ÷ one host ≥ 0.95× (upstream-3 / small-keepalive DP)',
+        fmtRatio(by('upstream-3')?.dp_vs_one_host),
+        check(
+          verdict(by('upstream-3')?.dp_vs_one_host, (v) => v >= 0.95),
+          'upstream-3',
           'small-keepalive',
         ),
       ],
@@ -160,7 +184,7 @@ export function render(rows: Row[], rr: RatioRow[], gen: LoadGenerator, opts: Be
     '',
     results,
     '',
-    'Ratios (req/s; +p99 = p99 minus direct upstream’s p99 in the same scenario):',
+    'Ratios (req/s; DP/1 host = upstream-3’s DP over small-keepalive’s; +p99 = p99 minus direct upstream’s p99 in the same scenario):',
     ratioTable,
     '',
     checks,

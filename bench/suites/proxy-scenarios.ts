@@ -12,7 +12,7 @@ export interface Scenario {
   headers?: Record<string, string>
   targets: Label[]
   /** Which data-plane process plays `turnpike` here. */
-  dp: 'turnpike' | 'turnpike-1k'
+  dp: 'turnpike' | 'turnpike-1k' | 'turnpike-upstream-3'
   /** Fixed rate at half of the data plane's max (from `small-keepalive`) instead of max throughput. */
   halfLoad?: boolean
 }
@@ -30,6 +30,15 @@ export function scenarios(): Scenario[] {
       bodyBytes: SMALL_BODY_BYTES,
       targets: ALL,
       dp: 'turnpike',
+    },
+    {
+      // Compared with small-keepalive's turnpike (same DP build, one host) in the same run, not with baselines.
+      name: 'upstream-3',
+      summary: '1 route, service through an upstream of 3 targets, small body, keep-alive',
+      requests: [{ path: '/' }],
+      bodyBytes: SMALL_BODY_BYTES,
+      targets: ['turnpike'],
+      dp: 'turnpike-upstream-3',
     },
     {
       name: '1k-routes',

@@ -1,6 +1,7 @@
 /**
  * proxy suite: data-plane throughput and latency against baselines measured in the same run —
- * direct upstream, a minimal node:http + undici proxy, @fastify/http-proxy and nginx proxy_pass (design §9).
+ * direct upstream, a minimal node:http + undici proxy, @fastify/http-proxy and nginx proxy_pass (design §9);
+ * and the data plane balancing over an upstream of 3 targets against itself on one host.
  */
 import { checkTarget } from '../lib/http-check.ts'
 import { type LoadGenerator, pickLoadGenerator } from '../lib/load/index.ts'
@@ -28,7 +29,7 @@ async function startAll(
     if (name === 'direct') continue
     note(`starting ${name}…`)
     try {
-      const t = await startTarget(name, { upstreamUrl: upstream.url, profileDir })
+      const t = await startTarget(name, { upstreamUrl: upstream.url, upstreamPorts: upstream.ports, profileDir })
       running.set(name, t)
       note(`  ${name} at ${t.url}${t.detail ? ` (${t.detail})` : ''}, pid ${t.pid}`)
     } catch (e) {
@@ -130,6 +131,8 @@ async function run(opts: BenchOptions): Promise<SuiteResult> {
         if (gen.resolutionMs >= 1)
           notes.push(`half-load with ${gen.name}: latency resolution is ${gen.resolutionMs} ms`)
       }
+      if (s.name === 'upstream-3' && !chosen.some((c) => c.name === 'small-keepalive'))
+        notes.push('upstream-3 is compared with small-keepalive’s turnpike: add small-keepalive to --scenario')
       rows.push(...(await runScenario(s, gen, opts, env, rate)))
     }
   } finally {

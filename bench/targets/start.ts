@@ -2,7 +2,14 @@
 import { type Child, spawnNodeScript } from '../lib/processes.ts'
 import { findNginx, startNginx } from './nginx.ts'
 
-export type TargetName = 'direct' | 'minimal-proxy' | 'fastify-proxy' | 'nginx' | 'turnpike' | 'turnpike-1k'
+export type TargetName =
+  | 'direct'
+  | 'minimal-proxy'
+  | 'fastify-proxy'
+  | 'nginx'
+  | 'turnpike'
+  | 'turnpike-1k'
+  | 'turnpike-upstream-3'
 
 export interface RunningTarget {
   name: TargetName
@@ -12,6 +19,8 @@ export interface RunningTarget {
   child?: Child
   /** Version or configuration worth keeping in the results. */
   detail?: string
+  /** The upstream's ports, `url`'s first (it serves the same answers on each). */
+  ports?: number[]
 }
 
 const script = (file: string) => new URL(`./${file}`, import.meta.url)
@@ -22,15 +31,19 @@ async function startNode(name: TargetName, file: string, args: string[], profile
     : []
   const child = spawnNodeScript(name, script(file), args, { nodeArgs })
   const info = await child.ready()
-  return { name, url: String(info.url), pid: child.proc.pid, child }
+  const ports = Array.isArray(info.ports) ? info.ports.map(Number) : undefined
+  return { name, url: String(info.url), pid: child.proc.pid, child, ports }
 }
 
-export function startUpstream(): Promise<RunningTarget> {
-  return startNode('direct', 'upstream.ts', [])
+/** The node:http upstream, one process listening on `ports` ports (3: enough for an upstream of 3 targets). */
+export function startUpstream(ports = 3): Promise<RunningTarget> {
+  return startNode('direct', 'upstream.ts', ['--ports', String(ports)])
 }
 
 export interface StartOptions {
   upstreamUrl: string
+  /** Every port of the upstream process, for the data plane balancing over them. */
+  upstreamPorts?: number[]
   /** Run node targets (not the upstream) with --cpu-prof, writing <target>.cpuprofile here on exit. */
   profileDir?: string
 }
@@ -48,6 +61,15 @@ export async function startTarget(name: Exclude<TargetName, 'direct'>, o: StartO
         ...(await startNode(name, 'turnpike-dp.ts', [...upstream, '--routes', '1'], o.profileDir)),
         detail: '1 route',
       }
+    case 'turnpike-upstream-3': {
+      const ports = o.upstreamPorts ?? []
+      if (ports.length < 3) throw new Error(`the upstream listens on ${ports.length} port(s), an upstream of 3 needs 3`)
+      const targets = ports.slice(0, 3).map((p) => `127.0.0.1:${p}`)
+      return {
+        ...(await startNode(name, 'turnpike-dp.ts', [...upstream, '--targets', targets.join(',')], o.profileDir)),
+        detail: '1 route, upstream of 3 targets (round-robin)',
+      }
+    }
     case 'turnpike-1k':
       return {
         ...(await startNode(name, 'turnpike-dp.ts', [...upstream, '--routes', '1000'], o.profileDir)),

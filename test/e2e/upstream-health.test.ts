@@ -60,7 +60,7 @@ test('upstream health: active checks, Kong-shaped health views, manual overrides
     const refused = await get(`${proxy}/pool`)
     assert.equal(refused.status, 503)
     assert.equal(refused.json.message, 'failure to get a peer from the ring-balancer')
-    assert.equal((await get(`${admin}/upstreams/pool.internal/targets/all`)).json.data.length, 2)
+    assert.equal(((await get(`${admin}/upstreams/pool.internal/targets/all`)).json.data as unknown[]).length, 2)
     // Active checks see it alive and bring it back.
     await waitFor('the live target back', async () => ((await get(`${proxy}/pool`)).status === 200 ? true : undefined))
   } catch (e) {

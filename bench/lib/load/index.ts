@@ -16,4 +16,5 @@ export function pickLoadGenerator(choice: LoadGeneratorChoice): { gen: LoadGener
   return { gen: autocannonGenerator(), note: `wrk not found, using autocannon: ${AUTOCANNON_CAVEAT}` }
 }
 
+export { pacedGenerator } from './paced.ts'
 export type { LoadGenerator, LoadResult, LoadSpec } from './types.ts'

@@ -6,6 +6,7 @@
  * first; while its first answer is pending it costs a penalty instead, so a burst does not all land on it.
  */
 import type { Algorithm, Member } from '../types.ts'
+import { lowestScore } from './lowest-score.ts'
 
 /** Kong's DECAY_TIME: the time constant of the average, in ms. */
 export const DECAY_MS = 10_000
@@ -42,30 +43,16 @@ export function createLatency(
 ): Algorithm {
   const list = members.slice()
   const states = list.map(ewmaOf)
-  const n = list.length
-  let start = 0
+  let t = 0
+  const pick = lowestScore(list, (m, i) => {
+    const e = states[i]!
+    const cost = e.measured ? e.value * Math.exp(-(t - e.stamp) / DECAY_MS) : m.inFlight === 0 ? 0 : PENALTY_MS
+    return (cost * (m.inFlight + 1)) / m.weight
+  })
   return {
     pick(_hash, available) {
-      const t = now()
-      let best = -1
-      let bestScore = Infinity
-      for (let k = 0; k < n; k++) {
-        const i = (start + k) % n
-        const m = list[i]
-        if (m.weight <= 0 || !available(m)) continue
-        const e = states[i]
-        let cost: number
-        if (e.measured) cost = e.value * Math.exp(-(t - e.stamp) / DECAY_MS)
-        else cost = m.inFlight === 0 ? 0 : PENALTY_MS
-        const score = (cost * (m.inFlight + 1)) / m.weight
-        if (score < bestScore) {
-          bestScore = score
-          best = i
-        }
-      }
-      if (best === -1) return undefined
-      start = (best + 1) % n
-      return list[best]
+      t = now()
+      return pick(available)
     },
     observe(member, latencyMs) {
       const e = ewmaOf(member)

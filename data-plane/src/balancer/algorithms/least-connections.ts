@@ -4,28 +4,9 @@
  * starts after the last pick.
  */
 import type { Algorithm, Member } from '../types.ts'
+import { lowestScore } from './lowest-score.ts'
 
 export function createLeastConnections(members: readonly Member[], _slots: number): Algorithm {
-  const list = members.slice()
-  const n = list.length
-  let start = 0
-  return {
-    pick(_hash, available) {
-      let best = -1
-      let bestScore = Infinity
-      for (let k = 0; k < n; k++) {
-        const i = (start + k) % n
-        const m = list[i]
-        if (m.weight <= 0 || !available(m)) continue
-        const score = (m.inFlight + 1) / m.weight
-        if (score < bestScore) {
-          bestScore = score
-          best = i
-        }
-      }
-      if (best === -1) return undefined
-      start = (best + 1) % n
-      return list[best]
-    },
-  }
+  const pick = lowestScore(members.slice(), (m) => (m.inFlight + 1) / m.weight)
+  return { pick: (_hash, available) => pick(available) }
 }
