@@ -33,7 +33,8 @@ test('upstream health: active checks, Kong-shaped health views, manual overrides
       'healthchecks.active.type': 'tcp',
       'healthchecks.active.healthy.interval': '0.2',
       'healthchecks.active.healthy.successes': '1',
-      'healthchecks.active.unhealthy.interval': '0.2',
+      // Unhealthy targets are not probed yet: what goes down stays down until the test says otherwise.
+      'healthchecks.active.unhealthy.interval': '0',
       'healthchecks.active.unhealthy.tcp_failures': '1',
     })
     assert.equal(up.status, 201, up.text)
@@ -61,7 +62,11 @@ test('upstream health: active checks, Kong-shaped health views, manual overrides
     assert.equal(refused.status, 503)
     assert.equal(refused.json.message, 'failure to get a peer from the ring-balancer')
     assert.equal(((await get(`${admin}/upstreams/pool.internal/targets/all`)).json.data as unknown[]).length, 2)
-    // Active checks see it alive and bring it back.
+    // Once unhealthy targets are probed too, active checks see it alive and bring it back.
+    const probe = await sendForm('PATCH', `${admin}/upstreams/pool.internal`, {
+      'healthchecks.active.unhealthy.interval': '0.2',
+    })
+    assert.equal(probe.status, 200, probe.text)
     await waitFor('the live target back', async () => ((await get(`${proxy}/pool`)).status === 200 ? true : undefined))
   } catch (e) {
     t.diagnostic(node.output())

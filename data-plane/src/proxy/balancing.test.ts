@@ -175,7 +175,7 @@ describe('load balancing', () => {
 
   it('least-connections prefers the idle target', async () => {
     reset()
-    backends[0]!.delayMs = 300
+    backends[0]!.delayMs = 1000
     await dp.apply(config(backends.slice(0, 2), { algorithm: 'least-connections' }))
     const slow = send(4)
     await eventually(() => backends[0]!.hits >= 1, 'a busy request on a')
