@@ -28,7 +28,7 @@ const { entities, probes } = buildRouteSet(count, undefined, { regex })
 
 // Build: validation and router compile timed apart; the first build is JIT-cold, later ones are warm.
 let t0 = now()
-const validated = validateSnapshotEntities(entities)
+const validated = await validateSnapshotEntities(entities)
 const validateMs = ms(t0, now())
 if (!validated.ok) throw new Error(`snapshot rejected: ${validated.errors.join('; ')}`)
 const services = new Map(validated.rows.services.map((s) => [s.id, s]))

@@ -43,7 +43,7 @@ export interface CompiledConfig {
 /** What the router (and the routable routes, so the stats) is built from. */
 const ROUTER_INPUTS = ['services', 'routes']
 /** What the balancers are built from. */
-const BALANCER_INPUTS = ['upstreams', 'targets']
+export const BALANCER_INPUTS = ['upstreams', 'targets']
 /** What the backends are built from: services, the TLS material they reference, the upstreams they name. */
 const BACKEND_INPUTS = ['services', 'certificates', 'ca_certificates', ...BALANCER_INPUTS]
 /** What the certificate index is built from. */

@@ -6,13 +6,14 @@
 import type { Logger, Snapshot } from '@turnpike/shared'
 import type { ApplyResult, ConfigRef } from '../config-source/config-source.ts'
 import {
+  BALANCER_INPUTS,
   type CompileDeps,
   type CompiledConfig,
   compileConfig,
   releaseBackends,
   withVersion,
 } from './compiled-config.ts'
-import { validateSnapshotEntities } from './validate-snapshot.ts'
+import { samePartHashes, validateSnapshotEntities } from './validate-snapshot.ts'
 
 export class SnapshotApplier {
   readonly #logger: Logger
@@ -77,13 +78,21 @@ export class SnapshotApplier {
     const started = performance.now()
     // Collections whose part hash equals the live config's are taken as validated; references into changed ones are rechecked.
     const base = current?.partHashes && { rows: current.rows, partHashes: current.partHashes }
-    const validation = validateSnapshotEntities(snapshot.entities, snapshot.part_hashes, base)
+    const validation = await validateSnapshotEntities(snapshot.entities, snapshot.part_hashes, base)
     if (!validation.ok) return this.#reject(snapshot, `invalid snapshot: ${validation.errors.join('; ')}`)
-    // Validation and compilation are each one synchronous stretch: let requests through between the two.
+    // Validation, the balancers and the rest of compilation each run in turns of their own: requests get through
+    // between them (10^3 upstreams take tens of milliseconds to build).
     await new Promise((resolve) => setImmediate(resolve))
+    let deps = this.#deps
+    const factory = deps.balancers
+    if (factory && !samePartHashes(snapshot.part_hashes, current?.partHashes, BALANCER_INPUTS)) {
+      const balancers = factory(validation.rows.upstreams, validation.rows.targets)
+      deps = { ...deps, balancers: () => balancers }
+      await new Promise((resolve) => setImmediate(resolve))
+    }
     let next: CompiledConfig
     try {
-      next = compileConfig(snapshot.version, snapshot.hash, validation.rows, this.#deps, current, {
+      next = compileConfig(snapshot.version, snapshot.hash, validation.rows, deps, current, {
         entities: snapshot.entities,
         partHashes: snapshot.part_hashes,
         logger: this.#logger,

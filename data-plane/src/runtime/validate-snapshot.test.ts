@@ -12,8 +12,8 @@ const svc = (fields: Record<string, unknown> = {}) => ({
 })
 
 describe('validateSnapshotEntities: TLS material', () => {
-  it('reads certificates, snis and CA certificates, and resolves service references', () => {
-    const out = validateSnapshotEntities({
+  it('reads certificates, snis and CA certificates, and resolves service references', async () => {
+    const out = await validateSnapshotEntities({
       services: [
         svc({ ca_certificates: [CA], client_certificate: { id: 'c1' }, tls_verify: true, tls_verify_depth: 2 }),
       ],
@@ -27,8 +27,8 @@ describe('validateSnapshotEntities: TLS material', () => {
     const s = out.rows.services[0]!
     assert.deepEqual([s.client_certificate_id, s.ca_certificates, s.tls_verify_depth], ['c1', [CA], 2])
   })
-  it('rejects dangling references and duplicate server names', () => {
-    const out = validateSnapshotEntities({
+  it('rejects dangling references and duplicate server names', async () => {
+    const out = await validateSnapshotEntities({
       services: [svc({ ca_certificates: [NOPE], client_certificate: { id: 'missing' } })],
       certificates: [{ id: 'c1', cert: 'CERT', key: 'KEY' }],
       snis: [

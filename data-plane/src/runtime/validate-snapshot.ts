@@ -212,17 +212,26 @@ function routeRefErrors(service_id: string | null | undefined, serviceIds: Reado
   return fieldErrors
 }
 
-/** Upstreams and their targets, read through the shared definitions; targets must name an upstream of the snapshot. */
-function readBalancing(
+/** Rows validated between two turns of the event loop: big balancing configs must not stall requests. */
+const ROWS_PER_TURN = 2000
+
+const nextTurn = () => new Promise((resolve) => setImmediate(resolve))
+
+/**
+ * Upstreams and their targets, read through the shared definitions; targets must name an upstream of the snapshot.
+ * Asynchronous: 10^4 targets take tens of milliseconds, so the work is cut into turns of ROWS_PER_TURN rows.
+ */
+async function readBalancing(
   entities: ConfigEntities,
   certIds: () => ReadonlySet<string>,
   errors: string[],
   report: (label: string, fieldErrors: Record<string, unknown>) => void,
-): { upstreams: UpstreamRow[]; targets: TargetRow[] } {
+): Promise<{ upstreams: UpstreamRow[]; targets: TargetRow[] }> {
   const upstreams: UpstreamRow[] = []
   const ids = new Set<string>()
   const names = new Set<string>()
   for (const [i, raw] of collection(entities, 'upstreams', errors).entries()) {
+    if (i > 0 && i % ROWS_PER_TURN === 0) await nextTurn()
     const label = `upstreams[${typeof raw?.id === 'string' ? raw.id : i}]`
     const fieldErrors: Record<string, unknown> = {}
     if (typeof raw?.id !== 'string' || raw.id === '') fieldErrors.id = 'required field missing'
@@ -249,6 +258,7 @@ function readBalancing(
   const targets: TargetRow[] = []
   const targetIds = new Set<string>()
   for (const [i, raw] of collection(entities, 'targets', errors).entries()) {
+    if (i % ROWS_PER_TURN === 0) await nextTurn()
     const label = `targets[${typeof raw?.id === 'string' ? raw.id : i}]`
     const fieldErrors: Record<string, unknown> = {}
     if (typeof raw?.id !== 'string' || raw.id === '') fieldErrors.id = 'required field missing'
@@ -277,11 +287,11 @@ function readBalancing(
  * its rows are taken from `base` (equal hash, equal content), and only its references into collections that did
  * change are checked again — so a route pointing at a service the snapshot dropped is still rejected.
  */
-export function validateSnapshotEntities(
+export async function validateSnapshotEntities(
   entities: ConfigEntities,
   partHashes?: Readonly<Record<string, string>>,
   base?: ValidatedBase,
-): ValidationOutcome {
+): Promise<ValidationOutcome> {
   const errors: string[] = []
   const report = (label: string, fieldErrors: Record<string, unknown>) => {
     if (Object.keys(fieldErrors).length === 0) return
@@ -381,7 +391,7 @@ export function validateSnapshotEntities(
   const balancing =
     same('upstreams', 'targets') && same('certificates')
       ? { upstreams: base!.rows.upstreams, targets: base!.rows.targets }
-      : readBalancing(entities, () => tlsIds().certIds, errors, report)
+      : await readBalancing(entities, () => tlsIds().certIds, errors, report)
 
   return errors.length ? { ok: false, errors } : { ok: true, rows: { services, routes, ...tls, ...balancing } }
 }
