@@ -48,6 +48,7 @@ export async function startDataPlane(opts: DataPlaneOptions): Promise<DataPlane>
     resolver,
     logger,
     halfOpenAfterMs: halfOpen > 0 ? halfOpen * 1000 : undefined,
+    allowLinkLocal: settings.upstream_allow_link_local,
   })
   // The control plane hears this node's health, and may send overrides back.
   const source = opts.source ?? new GrpcConfigSource({ settings, logger, health: balancers })

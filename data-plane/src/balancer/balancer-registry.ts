@@ -26,6 +26,8 @@ export interface BalancerRegistryOptions {
   readonly halfOpenAfterMs?: number
   /** How long change notifications are gathered before listeners run, in ms (100). */
   readonly changeDelayMs?: number
+  /** `upstream_allow_link_local`: whether active checks may probe link-local and metadata addresses. */
+  readonly allowLinkLocal?: boolean
 }
 
 interface Entry {
@@ -43,6 +45,7 @@ export class BalancerRegistry implements LocalHealth {
   readonly #log: Logger
   readonly #store: HealthStore
   readonly #changeDelayMs: number
+  readonly #allowLinkLocal: boolean
   #entries = new Map<string, Entry>()
   readonly #listeners = new Set<() => void>()
   #changeTimer: NodeJS.Timeout | undefined
@@ -52,6 +55,7 @@ export class BalancerRegistry implements LocalHealth {
     this.#resolver = o.resolver
     this.#log = o.logger.child({ component: 'balancer' })
     this.#changeDelayMs = o.changeDelayMs ?? DEFAULT_CHANGE_DELAY_MS
+    this.#allowLinkLocal = o.allowLinkLocal ?? false
     this.#store = new HealthStore({
       logger: this.#log,
       halfOpenAfterMs: o.halfOpenAfterMs,
@@ -92,7 +96,11 @@ export class BalancerRegistry implements LocalHealth {
       }
       let checker = prev?.checker
       if (health.activeOn) {
-        checker ??= new ActiveChecker({ state: health, logger: this.#log.child({ upstream: row.name }) })
+        checker ??= new ActiveChecker({
+          state: health,
+          logger: this.#log.child({ upstream: row.name }),
+          allowLinkLocal: this.#allowLinkLocal,
+        })
         checker.configure(row.healthchecks.active, balancer)
       } else if (checker !== undefined) {
         checker.stop()

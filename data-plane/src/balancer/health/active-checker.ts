@@ -4,8 +4,10 @@
  * probes run at once, a member is never probed twice at the same time, and the verdicts are counted against the
  * `active.*` thresholds in the upstream's health state. Timers are unref'd; stop() cancels probes in flight.
  */
+
 import { isIP } from 'node:net'
 import type { Logger } from '@turnpike/shared'
+import { isForbiddenAddress } from '../../backend/address-guard.ts'
 import { hostForHeader, parseTarget } from '../target-address.ts'
 import type { Member } from '../types.ts'
 import { activeRules, type CheckRules, statusVerdict, type Verdict } from './check-rules.ts'
@@ -15,6 +17,8 @@ import type { UpstreamHealthState } from './upstream-health-state.ts'
 export interface ActiveCheckerOptions {
   readonly state: UpstreamHealthState
   readonly logger: Logger
+  /** `upstream_allow_link_local`: off, link-local and metadata addresses are never probed (the SSRF guard). */
+  readonly allowLinkLocal?: boolean
 }
 
 /** What the checker probes: the upstream's current members, and what their Host is made of. */
@@ -29,6 +33,7 @@ export interface ProbeSource {
 export class ActiveChecker {
   readonly #state: UpstreamHealthState
   readonly #log: Logger
+  readonly #allowLinkLocal: boolean
   #config: ActiveConfig | undefined
   #rules: CheckRules | undefined
   #source: ProbeSource | undefined
@@ -44,6 +49,7 @@ export class ActiveChecker {
   constructor(o: ActiveCheckerOptions) {
     this.#state = o.state
     this.#log = o.logger
+    this.#allowLinkLocal = o.allowLinkLocal ?? false
   }
 
   /** (Re)configures: new settings apply to the next probes; the timers restart only when an interval changed. */
@@ -107,7 +113,11 @@ export class ActiveChecker {
     const config = this.#config!
     let verdict: Verdict | undefined
     try {
-      const result = await probe(probeTarget(m, config, this.#source!), config, abort.signal)
+      // The proxy refuses these addresses (502); its probes do not reach them either.
+      const result =
+        !this.#allowLinkLocal && isForbiddenAddress(m.address)
+          ? ({ kind: 'tcp_failure', error: 'link-local and metadata addresses are not probed' } as const)
+          : await probe(probeTarget(m, config, this.#source!), config, abort.signal)
       verdict = this.#verdict(result)
       if (verdict !== 'success')
         this.#log.debug({ member: m.key, type: config.type, result, verdict }, 'health probe failed')
