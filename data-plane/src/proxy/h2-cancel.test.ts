@@ -47,4 +47,23 @@ describe('HTTP/2 stream reset', () => {
     session.close()
     assert.equal(aborted, 5)
   })
+  it('closes a connection that resets streams in a flood (rapid reset), and caps its concurrent streams', async () => {
+    const session = connect(t.dp.proxyUrl)
+    session.on('error', () => {})
+    await once(session, 'remoteSettings')
+    assert.equal(session.remoteSettings.maxConcurrentStreams, 128)
+    const goaway = once(session, 'goaway')
+    const before = arrived
+    // HEADERS then RST_STREAM, over and over, each stream cancelled as soon as it was opened.
+    for (let i = 0; i < 400 && !session.destroyed && !session.closed; i++) {
+      const s = session.request({ ':path': '/hang' })
+      s.on('error', () => {})
+      s.close(constants.NGHTTP2_CANCEL)
+      if (i % 20 === 0) await new Promise((r) => setImmediate(r))
+    }
+    const [code] = await goaway
+    assert.equal(code, 0xb, 'GOAWAY ENHANCE_YOUR_CALM')
+    assert.ok(arrived - before <= 400)
+    session.destroy()
+  })
 })

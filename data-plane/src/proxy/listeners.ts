@@ -90,9 +90,17 @@ function http1Options(limits: ListenerLimits): ServerOptions {
   }
 }
 
+/** nginx's http2_max_concurrent_streams: streams one client connection may have open at once. */
+const MAX_CONCURRENT_STREAMS = 128
+/** Streams a client may reset within RESET_WINDOW_MS before its connection is closed (rapid reset, CVE-2023-44487). */
+const MAX_RESETS = 200
+const RESET_WINDOW_MS = 10_000
+/** HTTP/2's ENHANCE_YOUR_CALM: the GOAWAY code for a peer generating excessive load. */
+const ENHANCE_YOUR_CALM = 0xb
+
 function h2Settings(limits: ListenerLimits) {
   return {
-    settings: { maxHeaderListSize: limits.maxHeaderSize },
+    settings: { maxHeaderListSize: limits.maxHeaderSize, maxConcurrentStreams: MAX_CONCURRENT_STREAMS },
     // Pseudo-headers count too.
     maxHeaderListPairs: limits.maxHeaders + 8,
   }
@@ -169,8 +177,35 @@ function trackSessions(server: Http2Server | Http2SecureServer, sessions: Set<Ht
   server.on('session', (session: Http2Session) => {
     sessions.add(session)
     session.once('close', () => sessions.delete(session))
+    limitResets(session, logger)
   })
   server.on('sessionError', (err: Error) => logger.debug({ err }, 'HTTP/2 session error'))
+}
+
+/**
+ * Counts the streams a client resets before they are answered; past MAX_RESETS in RESET_WINDOW_MS the connection
+ * gets GOAWAY(ENHANCE_YOUR_CALM) and is closed, as nginx and Envoy answer rapid-reset floods. Each reset already
+ * cancels its upstream request (the exchange aborts it); this bounds how fast a client can make them.
+ */
+function limitResets(session: Http2Session, logger: Logger): void {
+  let windowStart = 0
+  let resets = 0
+  session.on('stream', (stream) => {
+    stream.once('aborted', () => {
+      const now = performance.now()
+      if (now - windowStart > RESET_WINDOW_MS) {
+        windowStart = now
+        resets = 0
+      }
+      if (++resets !== MAX_RESETS + 1 || session.destroyed) return
+      logger.warn(
+        { remote: session.socket?.remoteAddress, resets },
+        'HTTP/2 client reset too many streams; closing its connection',
+      )
+      session.goaway(ENHANCE_YOUR_CALM)
+      session.destroy()
+    })
+  })
 }
 
 export async function openListener(
