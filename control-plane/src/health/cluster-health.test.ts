@@ -13,36 +13,19 @@ import {
   HealthReportSchema,
   HelloSchema,
 } from '@turnpike/proto'
-import { type ConfigEntities, type Snapshot, type SnapshotFeed, sealSnapshot, TURNPIKE_VERSION } from '@turnpike/shared'
+import { type ConfigEntities, sealSnapshot, TURNPIKE_VERSION } from '@turnpike/shared'
 import { type Json, openTestAdmin, type TestAdmin } from '../admin/test-admin.ts'
 import { testDatabases, testLogger } from '../db/test-databases.ts'
 import { DataPlaneRegistry } from '../sync/data-plane-registry.ts'
 import { type SyncServer, startSyncServer } from '../sync/grpc-server.ts'
 import { StreamState } from '../sync/stream-state.ts'
-import { connectRawDataPlane, nodeUuid, type RawDataPlane, until } from '../sync/test-dp-client.ts'
+import { connectRawDataPlane, manualFeed, nodeUuid, type RawDataPlane, until } from '../sync/test-dp-client.ts'
 import { clusterHealthSource } from './health-source.ts'
 
 const CP_ID = '00000000-0000-4000-8000-0000000000c0'
 const DP1 = nodeUuid(1)
 const DP2 = nodeUuid(2)
 const DP3 = nodeUuid(3)
-
-function manualFeed() {
-  let current: Snapshot | undefined
-  const listeners = new Set<(s: Snapshot) => void>()
-  const feed: SnapshotFeed & { publish(s: Snapshot): void } = {
-    current: () => current,
-    subscribe(l) {
-      listeners.add(l)
-      return () => listeners.delete(l)
-    },
-    publish(s) {
-      current = s
-      for (const l of listeners) l(s)
-    },
-  }
-  return feed
-}
 
 const emptyConfig = (n: number) =>
   sealSnapshot(n, { services: [{ id: nodeUuid(900 + n), host: `h${n}.test`, port: 80 }] } as unknown as ConfigEntities)

@@ -16,31 +16,12 @@ import {
   createLogger,
   generateSelfSigned,
   loadClusterIdentity,
-  type Snapshot,
   type SnapshotFeed,
   sealSnapshot,
 } from '@turnpike/shared'
 import { clusterCredentials, type SyncServer, type SyncServerOptions, startSyncServer } from './grpc-server.ts'
 import { DELTA_CAPABILITY } from './stream-state.ts'
-import { connectRawDataPlane, decodeConfig, nodeUuid, type RawDataPlane, until } from './test-dp-client.ts'
-
-/** A feed the test publishes to by hand. */
-function manualFeed() {
-  let current: Snapshot | undefined
-  const listeners = new Set<(s: Snapshot) => void>()
-  const feed: SnapshotFeed & { publish(s: Snapshot): void } = {
-    current: () => current,
-    subscribe(l) {
-      listeners.add(l)
-      return () => listeners.delete(l)
-    },
-    publish(s) {
-      current = s
-      for (const l of listeners) l(s)
-    },
-  }
-  return feed
-}
+import { connectRawDataPlane, decodeConfig, manualFeed, nodeUuid, type RawDataPlane, until } from './test-dp-client.ts'
 
 const config = (host: string, plugins: string[] = []) =>
   ({

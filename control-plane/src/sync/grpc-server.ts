@@ -14,7 +14,6 @@ import {
   type DataPlaneMessage,
   grpc,
   HEALTH_CAPABILITY,
-  type HealthReport,
   type Hello,
 } from '@turnpike/proto'
 import type {
@@ -26,9 +25,8 @@ import type {
   Settings,
   Snapshot,
   SnapshotFeed,
-  UpstreamHealth,
 } from '@turnpike/shared'
-import { allPluginDefs, checkDataPlanePeer, TURNPIKE_VERSION } from '@turnpike/shared'
+import { allPluginDefs, checkDataPlanePeer, TURNPIKE_VERSION, upstreamsOfReport } from '@turnpike/shared'
 import { ChangeLog } from './change-log.ts'
 import { DataPlaneRegistry } from './data-plane-registry.ts'
 import { chooseEncoding, type EncodedPayload, PayloadCache } from './payloads.ts'
@@ -123,32 +121,6 @@ function helloInfo(hello: Hello, ip: string, certExpiry: number | null): DataPla
     capabilities: [...hello.capabilities],
     cert_expiry: certExpiry,
   }
-}
-
-/** A report in the contract's shape; the DP's verdict strings are relayed as they are. */
-function upstreamsOf(report: HealthReport): UpstreamHealth[] {
-  return report.upstreams.map((u) => ({
-    upstream_id: u.upstreamId,
-    upstream_name: u.upstreamName,
-    health: u.health as UpstreamHealth['health'],
-    weight: {
-      total: Number(u.weight?.total ?? 0),
-      available: Number(u.weight?.available ?? 0),
-      unavailable: Number(u.weight?.unavailable ?? 0),
-    },
-    targets: u.targets.map((t) => ({
-      target_id: t.targetId,
-      target: t.target,
-      weight: t.weight,
-      health: t.health as UpstreamHealth['targets'][number]['health'],
-      addresses: t.addresses.map((a) => ({
-        ip: a.ip,
-        port: a.port,
-        health: a.health as UpstreamHealth['targets'][number]['addresses'][number]['health'],
-        weight: a.weight,
-      })),
-    })),
-  }))
 }
 
 interface Session {
@@ -337,7 +309,7 @@ export async function startSyncServer(options: SyncServerOptions): Promise<SyncS
       state.seen()
       registry.seen(state)
       registry.reportHealth(state, {
-        upstreams: upstreamsOf(kind.value),
+        upstreams: upstreamsOfReport(kind.value),
         config_version: Number(kind.value.configVersion),
       })
       log.debug({ node_id: state.nodeId, upstreams: kind.value.upstreams.length }, 'data plane reported health')

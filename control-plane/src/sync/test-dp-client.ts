@@ -8,7 +8,14 @@ import {
   DataPlaneMessageSchema,
   grpc,
 } from '@turnpike/proto'
-import { applyChanges, decodeChangeLines, decompressPayload, type Snapshot, sealSnapshot } from '@turnpike/shared'
+import {
+  applyChanges,
+  decodeChangeLines,
+  decompressPayload,
+  type Snapshot,
+  type SnapshotFeed,
+  sealSnapshot,
+} from '@turnpike/shared'
 
 type StreamClient = grpc.Client & { stream(): ConfigSyncClientStream }
 type MessageInit = Parameters<typeof create<typeof DataPlaneMessageSchema>>[1]
@@ -76,3 +83,21 @@ export async function decodeConfig(message: ControlPlaneMessage, base?: Snapshot
 
 /** A UUID for test node ids, recognizable by its last digits. */
 export const nodeUuid = (n: number) => `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`
+
+/** A feed the test publishes to by hand. */
+export function manualFeed() {
+  let current: Snapshot | undefined
+  const listeners = new Set<(s: Snapshot) => void>()
+  const feed: SnapshotFeed & { publish(s: Snapshot): void } = {
+    current: () => current,
+    subscribe(l) {
+      listeners.add(l)
+      return () => listeners.delete(l)
+    },
+    publish(s) {
+      current = s
+      for (const l of listeners) l(s)
+    },
+  }
+  return feed
+}

@@ -30,6 +30,7 @@ import {
   sealSnapshot,
   snapshotAsChanges,
   type UpstreamHealth,
+  upstreamsOfReport,
 } from '@turnpike/shared'
 import type { ApplyResult } from './config-source.ts'
 import { CAPABILITIES, GrpcConfigSource, type GrpcSourceSettings } from './grpc-config-source.ts'
@@ -411,28 +412,7 @@ function upstreamReport(health: 'HEALTHY' | 'UNHEALTHY'): UpstreamHealth {
 /** A report message back in the contract's shape. */
 function reported(kind: DataPlaneMessage['kind']): UpstreamHealth[] {
   assert.equal(kind.case, 'healthReport')
-  return kind.value.upstreams.map((u) => ({
-    upstream_id: u.upstreamId,
-    upstream_name: u.upstreamName,
-    health: u.health as UpstreamHealth['health'],
-    weight: {
-      total: Number(u.weight?.total),
-      available: Number(u.weight?.available),
-      unavailable: Number(u.weight?.unavailable),
-    },
-    targets: u.targets.map((t) => ({
-      target_id: t.targetId,
-      target: t.target,
-      weight: t.weight,
-      health: t.health as UpstreamHealth['targets'][number]['health'],
-      addresses: t.addresses.map((a) => ({
-        ip: a.ip,
-        port: a.port,
-        health: a.health as UpstreamHealth['targets'][number]['addresses'][number]['health'],
-        weight: a.weight,
-      })),
-    })),
-  }))
+  return upstreamsOfReport(kind.value)
 }
 
 describe('GrpcConfigSource health', () => {

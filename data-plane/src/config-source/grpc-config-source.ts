@@ -18,7 +18,6 @@ import {
   grpc,
   HEALTH_CAPABILITY,
   type HealthOverride as HealthOverrideMessage,
-  HealthReportSchema,
   HeartbeatSchema,
   HelloSchema,
   NackSchema,
@@ -26,6 +25,7 @@ import {
 import {
   checkSharedServer,
   type HealthOverride,
+  healthReportMessage,
   type LocalHealth,
   type Logger,
   loadClusterIdentity,
@@ -81,29 +81,6 @@ const RAW_PAYLOAD_FACTOR = 16
 export const CAPABILITIES = ['delta', ...ROW_ENCODINGS.map((e) => `encoding:${e}`)]
 
 /** The balancers' report in its wire shape. */
-function healthReportMessage(upstreams: readonly UpstreamHealth[], configVersion: number) {
-  return create(HealthReportSchema, {
-    configVersion: BigInt(configVersion),
-    upstreams: upstreams.map((u) => ({
-      upstreamId: u.upstream_id,
-      upstreamName: u.upstream_name,
-      health: u.health,
-      weight: {
-        total: BigInt(u.weight.total),
-        available: BigInt(u.weight.available),
-        unavailable: BigInt(u.weight.unavailable),
-      },
-      targets: u.targets.map((t) => ({
-        targetId: t.target_id,
-        target: t.target,
-        weight: t.weight,
-        health: t.health,
-        addresses: t.addresses.map((a) => ({ ip: a.ip, port: a.port, health: a.health, weight: a.weight })),
-      })),
-    })),
-  })
-}
-
 function overrideOf(m: HealthOverrideMessage): HealthOverride {
   const o: HealthOverride = { upstream_id: m.upstreamId, target: m.target, healthy: m.healthy }
   if (m.address) o.address = m.address

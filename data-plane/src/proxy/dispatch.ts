@@ -22,8 +22,8 @@ export interface Try {
   readonly startedAt: number
 }
 
-/** The tries of one request: picks, retries on the next member, reports outcomes. */
-export class Tries {
+/** The tries of one request: picks, retries on the next member, reports outcomes; the balancer's hash input. */
+export class Tries implements HashInput {
   readonly #scope: RequestScope
   readonly #forward: Forward
   readonly #consumerId: () => string | undefined
@@ -47,7 +47,7 @@ export class Tries {
     const backend = this.#forward.backend
     const fixed = backend.fixed
     if (fixed) return { connection: fixed, member: null, startedAt: performance.now() }
-    const pick = backend.upstream!.balancer.pick(this.#hashInput(), this.#tried)
+    const pick = backend.upstream!.balancer.pick(this, this.#tried)
     if (pick === undefined) return undefined
     const member = pick.member
     if (this.#tried === null) this.#tried = [member]
@@ -69,24 +69,34 @@ export class Tries {
     this.#forward.backend.upstream!.balancer.done(t.member, outcome, performance.now() - t.startedAt)
   }
 
-  /** The request facts consistent hashing reads, lazily. */
-  #hashInput(): HashInput {
-    const scope = this.#scope
-    const req = scope.req
-    const match = this.#forward.match
-    const consumerId = this.#consumerId
-    return {
-      consumerId,
-      clientIp: () => clientAddress(req),
-      header: (name) => {
-        const v = req.headers[name.toLowerCase()]
-        return Array.isArray(v) ? v.join(',') : v
-      },
-      cookie: (name) => cookieValue(req.headers.cookie, name),
-      path: () => scope.path ?? '/',
-      queryArg: (name) => new URLSearchParams(scope.query).get(name) ?? undefined,
-      uriCapture: (name) => match.uriCaptures?.[name],
-    }
+  // HashInput: the request facts consistent hashing reads, each only when the upstream hashes on it.
+  consumerId(): string | undefined {
+    return this.#consumerId()
+  }
+
+  clientIp(): string {
+    return clientAddress(this.#scope.req)
+  }
+
+  header(name: string): string | undefined {
+    const v = this.#scope.req.headers[name.toLowerCase()]
+    return Array.isArray(v) ? v.join(',') : v
+  }
+
+  cookie(name: string): string | undefined {
+    return cookieValue(this.#scope.req.headers.cookie, name)
+  }
+
+  path(): string {
+    return this.#scope.path ?? '/'
+  }
+
+  queryArg(name: string): string | undefined {
+    return new URLSearchParams(this.#scope.query).get(name) ?? undefined
+  }
+
+  uriCapture(name: string): string | undefined {
+    return this.#forward.match.uriCaptures?.[name]
   }
 }
 
