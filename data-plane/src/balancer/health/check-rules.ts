@@ -47,8 +47,13 @@ export function activeRules(c: HealthchecksConfig['active']): CheckRules {
   return compile(c.healthy, c.unhealthy)
 }
 
+/** Passive `type = tcp` watches connections only: HTTP statuses count as nothing, as in Kong. */
 export function passiveRules(c: HealthchecksConfig['passive']): CheckRules {
-  return compile(c.healthy, c.unhealthy)
+  const tcp = c.type === 'tcp'
+  return compile(
+    tcp ? { ...c.healthy, http_statuses: [] } : c.healthy,
+    tcp ? { ...c.unhealthy, http_statuses: [] } : c.unhealthy,
+  )
 }
 
 export function statusVerdict(rules: CheckRules, status: number): Verdict | undefined {

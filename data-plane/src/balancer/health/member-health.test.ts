@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { healthchecks } from '../testing/fixtures.ts'
-import { passiveRules } from './check-rules.ts'
+import { outcomeVerdict, passiveRules } from './check-rules.ts'
 import { MemberHealth } from './member-health.ts'
 
 function rules(successes: number, http: number, tcp: number, timeouts: number) {
@@ -65,5 +65,19 @@ describe('member health counters', () => {
     h.record('tcp_failure', r, true)
     h.set(true, 'manual', 1)
     assert.deepEqual([h.successes, h.httpFailures, h.tcpFailures, h.timeouts, h.cause], [0, 0, 0, 0, 'manual'])
+  })
+})
+
+describe('passive check types', () => {
+  it('tcp counts connections only; http classifies statuses', () => {
+    const hc = healthchecks().passive
+    hc.unhealthy.http_failures = 1
+    hc.unhealthy.tcp_failures = 1
+    const http = passiveRules(hc)
+    assert.equal(outcomeVerdict(http, { kind: 'response', status: 500 }), 'http_failure')
+    assert.equal(outcomeVerdict(http, { kind: 'response', status: 200 }), 'success')
+    const tcp = passiveRules({ ...hc, type: 'tcp' })
+    assert.equal(outcomeVerdict(tcp, { kind: 'response', status: 500 }), undefined)
+    assert.equal(outcomeVerdict(tcp, { kind: 'tcp_failure' }), 'tcp_failure')
   })
 })
