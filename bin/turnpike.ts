@@ -4,12 +4,14 @@ import { TurnpikeError } from '@turnpike/shared'
 import { certCommand } from './commands/cert.ts'
 import { configCommand } from './commands/config.ts'
 import { migrationsCommand } from './commands/migrations.ts'
+import { reloadCommand } from './commands/reload.ts'
 import { startCommand } from './commands/start.ts'
 
 const HELP = `Usage: turnpike <command> [options]
 
 Commands:
   start                 Run a node (role from settings: traditional, control_plane or data_plane)
+  reload                Make the running node re-read its settings and declarative file (SIGHUP)
   config validate FILE  Check a declarative config file (Kong's _format_version 3.0 YAML/JSON)
   config diff FILE      Show what importing FILE would change (exit 2 on drift)
   config import FILE    Make the configuration exactly FILE, in one transaction
@@ -34,6 +36,7 @@ const commands: Record<string, (args: string[]) => Promise<number>> = {
   cert: certCommand,
   config: configCommand,
   migrations: migrationsCommand,
+  reload: reloadCommand,
   version: async () => {
     const { TURNPIKE_VERSION } = await import('@turnpike/shared')
     process.stdout.write(`${TURNPIKE_VERSION}\n`)

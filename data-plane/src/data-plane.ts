@@ -1,6 +1,8 @@
-/** Wires a data plane: config source → applier → proxy listeners, plus the Status API. */
-import type { LocalHealth, Logger, Settings } from '@turnpike/shared'
-import { PeerPools } from './backend/peer-pools.ts'
+/**
+ * Wires a data plane: on this thread the config source, the node's config and health authority and the Status
+ * API; the proxy listeners on `worker_processes` worker threads (workers/).
+ */
+import type { LocalHealth, Logger, Settings, Snapshot } from '@turnpike/shared'
 import { BalancerRegistry } from './balancer/balancer-registry.ts'
 import { createNameResolver } from './balancer/dns/name-resolver.ts'
 import type { ConfigSource } from './config-source/config-source.ts'
@@ -9,9 +11,10 @@ import { bootFromLocalConfig } from './config-source/local-config.ts'
 import { SnapshotCache } from './config-source/snapshot-cache.ts'
 import { loadCustomPlugins } from './plugins/load-custom.ts'
 import { renderMetrics } from './plugins/prometheus/metrics.ts'
-import { ProxyServer } from './proxy/proxy-server.ts'
-import { SnapshotApplier } from './runtime/snapshot-applier.ts'
+import { localCountersBuffer } from './plugins/rate-limiting/local-counters.ts'
 import { StatusServer } from './status/status-server.ts'
+import { NodeConfig } from './workers/node-config.ts'
+import { ProxyWorkers } from './workers/proxy-workers.ts'
 
 export interface DataPlaneOptions {
   settings: Settings
@@ -31,6 +34,11 @@ export interface DataPlane {
   statusUrl: string
   /** Its upstreams' health (active and passive checks), and manual overrides. */
   health: LocalHealth
+  /**
+   * Replaces every proxy worker with one running `settings` (SIGHUP, `turnpike reload`) without closing the
+   * proxy ports; settings the main thread holds (cluster, status listener, DNS) need a restart.
+   */
+  reload(settings: Settings): Promise<void>
   /** Graceful shutdown: stop accepting, drain in-flight requests (bounded), close the stream and upstream pools. */
   close(): Promise<void>
 }
@@ -39,34 +47,47 @@ export async function startDataPlane(opts: DataPlaneOptions): Promise<DataPlane>
   const { settings } = opts
   const logger = opts.logger.child({ plane: 'data' })
   const shutdownTimeoutMs = opts.shutdownTimeoutMs ?? 10_000
-  // Custom plugins first: any snapshot applied below may configure them.
+  // Custom plugins first: any snapshot validated below may configure them (the workers load them too).
   if (settings.plugins_dir) await loadCustomPlugins(settings.plugins_dir, logger)
-  const pools = new PeerPools(logger)
   const resolver = createNameResolver(settings, logger)
   const halfOpen = settings.upstream_passive_half_open
-  const balancers = new BalancerRegistry({
+  // The node's health authority: active checks run here once, every worker's proxied outcomes count here.
+  const balancers: BalancerRegistry = new BalancerRegistry({
     resolver,
     logger,
     halfOpenAfterMs: halfOpen > 0 ? halfOpen * 1000 : undefined,
     allowLinkLocal: settings.upstream_allow_link_local,
+    onVerdicts: (upstreamId, unhealthy) => workers.verdicts([[upstreamId, unhealthy]]),
   })
+  const workers: ProxyWorkers = new ProxyWorkers({
+    settings,
+    logger,
+    logLevel: opts.logger.level,
+    counters: localCountersBuffer(),
+    current: () => config.currentSnapshot(),
+    verdicts: () => balancers.verdicts(),
+    passive: (outcomes) => {
+      for (const [upstreamId, key, outcome, trial] of outcomes) balancers.relayed(upstreamId, key, outcome, trial)
+    },
+  })
+  const config = new NodeConfig(workers, balancers, logger)
   // The control plane hears this node's health, and may send overrides back.
   const source = opts.source ?? new GrpcConfigSource({ settings, logger, health: balancers })
-  const applier = new SnapshotApplier(
-    {
-      pools,
-      allowLinkLocal: settings.upstream_allow_link_local,
-      balancers: (upstreams, targets) => balancers.update(upstreams, targets),
-    },
-    logger,
-  )
-  const proxy = new ProxyServer(applier, logger, settings)
+  const stats = () => workers.stats()
   const status = new StatusServer(
     {
-      config: () => applier.currentRef(),
+      config: () => config.currentRef(),
+      ready: () => config.ready(),
       sync: () => source.status(),
-      proxy: proxy.stats,
-      metrics: () => renderMetrics(proxy.stats, wantsTargetHealth(applier) ? balancers.report() : undefined),
+      stats,
+      metrics: async () => {
+        const { server, series } = await stats()
+        return renderMetrics(
+          server,
+          wantsTargetHealth(config.currentSnapshot()) ? balancers.report() : undefined,
+          series,
+        )
+      },
     },
     logger,
   )
@@ -74,41 +95,38 @@ export async function startDataPlane(opts: DataPlaneOptions): Promise<DataPlane>
   let proxyUrls: string[]
   let statusUrls: string[]
   try {
-    proxyUrls = await proxy.listen(settings.proxy_listen)
+    proxyUrls = settings.proxy_listen.length ? await workers.start() : []
     statusUrls = await status.listen(settings.status_listen)
   } catch (err) {
-    await Promise.all([proxy.close(0), status.close()])
+    await Promise.all([workers.close(0), status.close()])
     balancers.close()
     resolver.close()
-    await pools.closeAll(0)
     throw err
   }
   // A data plane fed by its control plane boots from its cache, else the fallback file, and persists every config.
   const cache = opts.source ? undefined : new SnapshotCache({ prefix: settings.prefix, logger })
   if (cache) {
-    applier.onApplied((snapshot) => cache.save(snapshot))
+    config.onApplied((snapshot) => cache.save(snapshot))
     await bootFromLocalConfig({
       cache,
       declarativeConfig: settings.declarative_config,
       keyringSecret: settings.keyring_secret,
-      apply: (snapshot) => applier.apply(snapshot),
+      apply: (snapshot) => config.apply(snapshot),
       logger,
     })
   }
   source.start(
-    (snapshot) => applier.apply(snapshot),
-    () => applier.currentSnapshot(),
+    (snapshot) => config.apply(snapshot),
+    () => config.currentSnapshot(),
   )
 
   let closing: Promise<void> | undefined
   const shutdown = async () => {
     logger.info('data plane shutting down')
-    await Promise.all([source.stop(), proxy.close(shutdownTimeoutMs), status.close()])
-    await applier.close()
+    await Promise.all([source.stop(), workers.close(shutdownTimeoutMs), status.close()])
     balancers.close()
     resolver.close()
     await cache?.flush()
-    await pools.closeAll(shutdownTimeoutMs)
     logger.info('data plane stopped')
   }
   return {
@@ -116,6 +134,7 @@ export async function startDataPlane(opts: DataPlaneOptions): Promise<DataPlane>
     proxyUrls,
     statusUrl: statusUrls[0] ?? '',
     health: balancers,
+    reload: (next) => workers.reload(next, shutdownTimeoutMs),
     close: () => {
       closing ??= shutdown()
       return closing
@@ -124,8 +143,8 @@ export async function startDataPlane(opts: DataPlaneOptions): Promise<DataPlane>
 }
 
 /** Whether an enabled prometheus instance asks for `kong_upstream_target_health` (`upstream_health_metrics`). */
-function wantsTargetHealth(applier: SnapshotApplier): boolean {
-  const plugins = applier.currentSnapshot()?.entities.plugins ?? []
+function wantsTargetHealth(snapshot: Snapshot | undefined): boolean {
+  const plugins = snapshot?.entities.plugins ?? []
   return plugins.some(
     (p) =>
       p.name === 'prometheus' &&

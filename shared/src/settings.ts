@@ -1,6 +1,7 @@
 /** Node settings: Kong's `kong.conf` names, read from a config file and `TURNPIKE_*` environment variables. */
 import { readFileSync } from 'node:fs'
 import { isIP } from 'node:net'
+import { availableParallelism } from 'node:os'
 import { TurnpikeError } from './errors.ts'
 
 export interface ListenAddress {
@@ -8,6 +9,10 @@ export interface ListenAddress {
   port: number
   ssl: boolean
   http2: boolean
+  /** SO_REUSEPORT (Kong's `reuseport` flag); the data plane's workers always share their listeners this way. */
+  reuseport?: boolean
+  /** Accept queue length (Kong's `backlog=N`); node's default (511) when unset. */
+  backlog?: number
 }
 
 export type Role = 'traditional' | 'control_plane' | 'data_plane'
@@ -101,6 +106,11 @@ export interface Settings {
   dns_error_ttl: number
   /** Accepted for kong.conf compatibility; queries for one name are always coalesced (Kong's `off`). */
   dns_no_sync: boolean
+  /**
+   * Proxy worker threads sharing the proxy listeners (Kong's `nginx_worker_processes`, accepted as an alias):
+   * `auto` (the default) is one per available core.
+   */
+  worker_processes: number
 }
 
 export type DnsOrderType = 'LAST' | 'SRV' | 'A' | 'AAAA' | 'CNAME'
@@ -135,10 +145,24 @@ export function parseListen(raw: string, name = 'listen'): ListenAddress[] {
     if (!m) bad(name, raw, `expected host:port, got '${addr}'`)
     const port = Number(m[3])
     if (port > 65535) bad(name, raw, 'port out of range')
-    for (const f of flags)
-      if (!['ssl', 'http2', 'reuseport', 'backlog', 'proxy_protocol'].includes(f.split('=')[0] ?? ''))
+    let backlog: number | undefined
+    for (const f of flags) {
+      const [flag, value] = f.split('=')
+      if (!['ssl', 'http2', 'reuseport', 'backlog', 'proxy_protocol'].includes(flag ?? ''))
         bad(name, raw, `unknown flag '${f}'`)
-    return { host: m[1] ?? m[2] ?? '', port, ssl: flags.includes('ssl'), http2: flags.includes('http2') }
+      if (flag !== 'backlog') continue
+      backlog = Number(value)
+      if (!Number.isInteger(backlog) || backlog < 1) bad(name, raw, `'${f}' needs a positive number (backlog=N)`)
+    }
+    const out: ListenAddress = {
+      host: m[1] ?? m[2] ?? '',
+      port,
+      ssl: flags.includes('ssl'),
+      http2: flags.includes('http2'),
+    }
+    if (flags.includes('reuseport')) out.reuseport = true
+    if (backlog !== undefined) out.backlog = backlog
+    return out
   })
 }
 
@@ -284,6 +308,13 @@ export const DOWNSTREAM_HEADER_TOKENS = [
   'X-Turnpike-Request-Id',
 ] as const
 
+/** `auto` or a positive count of workers. */
+const workers: Parser = (raw, name) => {
+  if (raw.trim() === 'auto') return availableParallelism()
+  const n = Number(raw)
+  return Number.isInteger(n) && n >= 1 && n <= 1024 ? n : bad(name, raw, "expected 'auto' or a number of workers ≥ 1")
+}
+
 const SPEC: Record<keyof Settings, { parse: Parser; default: string }> = {
   role: { parse: oneOf('traditional', 'control_plane', 'data_plane'), default: 'traditional' },
   // Empty means: chosen by role (see loadSettings).
@@ -339,7 +370,11 @@ const SPEC: Record<keyof Settings, { parse: Parser; default: string }> = {
   dns_not_found_ttl: { parse: atLeast(0), default: '30' },
   dns_error_ttl: { parse: atLeast(0), default: '1' },
   dns_no_sync: { parse: flag, default: 'off' },
+  worker_processes: { parse: workers, default: 'auto' },
 }
+
+/** Kong's names for settings we call otherwise: read from files and `TURNPIKE_*` variables alike. */
+const ALIASES: Record<string, keyof Settings> = { nginx_worker_processes: 'worker_processes' }
 
 export const SETTING_NAMES = Object.keys(SPEC) as (keyof Settings)[]
 
@@ -368,13 +403,15 @@ export function loadSettings(
   for (const name of SETTING_NAMES) raw[name] = SPEC[name].default
   if (opts.file) {
     for (const [k, v] of Object.entries(readConfigFile(opts.file))) {
-      if (!(k in SPEC)) throw new TurnpikeError('INVALID_OPTIONS', `unknown setting '${k}' in ${opts.file}`)
-      raw[k] = v
+      const name = ALIASES[k] ?? k
+      if (!(name in SPEC)) throw new TurnpikeError('INVALID_OPTIONS', `unknown setting '${k}' in ${opts.file}`)
+      raw[name] = v
     }
   }
   for (const [k, v] of Object.entries(env)) {
     if (!k.startsWith('TURNPIKE_') || v === undefined) continue
-    const name = k.slice('TURNPIKE_'.length).toLowerCase()
+    const given = k.slice('TURNPIKE_'.length).toLowerCase()
+    const name = ALIASES[given] ?? given
     if (name in SPEC) raw[name] = v
     else if (!IGNORED_ENV.has(name)) throw new TurnpikeError('INVALID_OPTIONS', `unknown setting '${name}' (from ${k})`)
   }

@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import type { DeclarativeConfig, DeclarativeErrors, Logger, Settings } from '@turnpike/shared'
-import { describeDeclarativeErrors, parseDeclarative, TurnpikeError } from '@turnpike/shared'
+import { describeDeclarativeErrors, loadPluginDefinitions, parseDeclarative, TurnpikeError } from '@turnpike/shared'
 import { buildAdminApi, listenAdminApi } from '../admin/admin-api.ts'
 import type { ControlPlane } from '../control-plane.ts'
 import { readConfig } from '../db/config-reader.ts'
@@ -70,6 +70,8 @@ export async function startDeclarativeNode(options: { settings: Settings; logger
   const { settings, logger } = options
   const log = logger.child({ component: 'declarative' })
   const { push: addCloser, closeAll } = shutdownSteps(log)
+  // Custom plugin definitions (plugins_dir) first: the file may configure them.
+  if (settings.plugins_dir) await loadPluginDefinitions(settings.plugins_dir)
   // A bad file fails the start before anything is opened or listens.
   const file = settings.declarative_config
   const initial = file ? readDeclarativeFile(file) : undefined

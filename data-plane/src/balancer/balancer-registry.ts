@@ -7,13 +7,18 @@
  *
  * Change notifications (health flips, DNS member changes, updates) are coalesced: listeners run once, at most
  * `changeDelayMs` (100 ms) after the first change of a burst.
+ *
+ * A node with worker threads has one authority registry on its main thread (active checks, every worker's passive
+ * outcomes, overrides; `onVerdicts` publishes each upstream's unhealthy members as they change) and a follower in
+ * each worker (`relay` set: no active checks, outcomes relayed, verdicts taken through `follow`).
  */
 import type { HealthOverride, LocalHealth, Logger, UpstreamHealth } from '@turnpike/shared'
 import type { TargetRow, UpstreamRow } from '../runtime/entity-rows.ts'
 import { ActiveChecker } from './health/active-checker.ts'
 import { HealthStore } from './health/health-store.ts'
-import type { UpstreamHealthState } from './health/upstream-health-state.ts'
-import type { NameResolver } from './types.ts'
+import type { HealthCause } from './health/member-health.ts'
+import type { PassiveRelay, UpstreamHealthState } from './health/upstream-health-state.ts'
+import type { NameResolver, TryOutcome } from './types.ts'
 import { UpstreamBalancer } from './upstream-balancer.ts'
 
 export interface BalancerRegistryOptions {
@@ -28,7 +33,14 @@ export interface BalancerRegistryOptions {
   readonly changeDelayMs?: number
   /** `upstream_allow_link_local`: whether active checks may probe link-local and metadata addresses. */
   readonly allowLinkLocal?: boolean
+  /** Makes this registry a follower: outcomes go to `relay`, verdicts come through `follow`, nothing is probed. */
+  readonly relay?: PassiveRelay
+  /** Authority: called (once per upstream per turn) with an upstream's unhealthy members after any flip. */
+  readonly onVerdicts?: (upstreamId: string, unhealthy: UpstreamVerdicts) => void
 }
+
+/** An upstream's unhealthy members (`key`, cause), as the authority sends them to its followers. */
+export type UpstreamVerdicts = [key: string, cause: HealthCause][]
 
 interface Entry {
   /** The row and targets the balancer was built from, serialized: equal means the balancer is reused. */
@@ -46,6 +58,10 @@ export class BalancerRegistry implements LocalHealth {
   readonly #store: HealthStore
   readonly #changeDelayMs: number
   readonly #allowLinkLocal: boolean
+  readonly #follower: boolean
+  readonly #onVerdicts: BalancerRegistryOptions['onVerdicts']
+  /** Upstreams whose verdicts changed since they were last published. */
+  readonly #flipped = new Set<string>()
   #entries = new Map<string, Entry>()
   readonly #listeners = new Set<() => void>()
   #changeTimer: NodeJS.Timeout | undefined
@@ -56,10 +72,16 @@ export class BalancerRegistry implements LocalHealth {
     this.#log = o.logger.child({ component: 'balancer' })
     this.#changeDelayMs = o.changeDelayMs ?? DEFAULT_CHANGE_DELAY_MS
     this.#allowLinkLocal = o.allowLinkLocal ?? false
+    this.#follower = o.relay !== undefined
+    this.#onVerdicts = o.onVerdicts
     this.#store = new HealthStore({
       logger: this.#log,
       halfOpenAfterMs: o.halfOpenAfterMs,
-      onChange: () => this.#changed(),
+      relay: o.relay,
+      onChange: (upstreamId) => {
+        this.#changed()
+        if (this.#onVerdicts !== undefined) this.#publishSoon(upstreamId)
+      },
     })
   }
 
@@ -95,7 +117,7 @@ export class BalancerRegistry implements LocalHealth {
         if (prev !== undefined) retired.push(prev.balancer)
       }
       let checker = prev?.checker
-      if (health.activeOn) {
+      if (health.activeOn && !this.#follower) {
         checker ??= new ActiveChecker({
           state: health,
           logger: this.#log.child({ upstream: row.name }),
@@ -136,6 +158,21 @@ export class BalancerRegistry implements LocalHealth {
     return ok
   }
 
+  /** Every upstream's unhealthy members (authority): what a new follower starts from. */
+  verdicts(): [upstreamId: string, unhealthy: UpstreamVerdicts][] {
+    return Array.from(this.#store.states(), (s) => [s.upstreamId, s.verdicts()])
+  }
+
+  /** A follower's proxied outcome (authority). */
+  relayed(upstreamId: string, key: string, outcome: TryOutcome, trial: boolean): void {
+    this.#store.get(upstreamId)?.relayed(key, outcome, trial)
+  }
+
+  /** The authority's verdicts on one upstream (follower). */
+  follow(upstreamId: string, unhealthy: UpstreamVerdicts): void {
+    if (!this.#closed) this.#store.follow(upstreamId, new Map(unhealthy))
+  }
+
   /** `listener` runs (coalesced) after health or membership changes; returns the function that removes it. */
   onChange(listener: () => void): () => void {
     this.#listeners.add(listener)
@@ -155,6 +192,18 @@ export class BalancerRegistry implements LocalHealth {
     if (this.#changeTimer !== undefined) clearTimeout(this.#changeTimer)
     this.#changeTimer = undefined
     this.#listeners.clear()
+  }
+
+  #publishSoon(upstreamId: string): void {
+    if (this.#flipped.size === 0)
+      setImmediate(() => {
+        for (const id of this.#flipped) {
+          const state = this.#store.get(id)
+          if (state !== undefined) this.#onVerdicts?.(id, state.verdicts())
+        }
+        this.#flipped.clear()
+      })
+    this.#flipped.add(upstreamId)
   }
 
   #changed(): void {

@@ -7,7 +7,8 @@ import type { ListenAddress } from '@turnpike/shared'
 export function listen(server: Server, address: ListenAddress): Promise<AddressInfo> {
   return new Promise((resolve, reject) => {
     server.once('error', reject)
-    server.listen(address.port, address.host, () => {
+    const options = { port: address.port, host: address.host, reusePort: address.reuseport, backlog: address.backlog }
+    server.listen(options, () => {
       server.off('error', reject)
       resolve(server.address() as AddressInfo)
     })

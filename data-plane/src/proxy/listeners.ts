@@ -57,6 +57,8 @@ export interface ListenerTls {
 
 export interface Listener {
   readonly url: string
+  /** The address as bound: a port 0 replaced by the one the system chose. */
+  readonly bound: ListenAddress
   /** Stops accepting; in-flight requests go on. */
   stop(): Promise<void>
   closeIdle(): void
@@ -282,10 +284,12 @@ export async function openListener(
     outer = server
   }
   outer.on('connection', handlers.connection)
-  const url = urlFor(scheme, await listen(outer as Server, address))
+  const info = await listen(outer as Server, address)
+  const url = urlFor(scheme, info)
 
   return {
     url,
+    bound: { ...address, port: info.port },
     stop: () =>
       new Promise<void>((resolve) => {
         outer.close(() => resolve())

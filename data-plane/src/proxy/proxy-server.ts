@@ -83,6 +83,11 @@ export class ProxyServer {
     return urls
   }
 
+  /** The listeners' addresses as bound (a port 0 replaced by the one chosen), in `listen` order. */
+  boundAddresses(): ListenAddress[] {
+    return this.#listeners.map((l) => l.bound)
+  }
+
   /** Without settings (embedded uses), TLS listeners get a throwaway self-signed certificate. */
   async #ephemeralCert() {
     const { issueCertificate } = await import('../tls/self-signed.ts')

@@ -5,14 +5,18 @@ import type { ConfigRef, SyncStatus } from '../config-source/config-source.ts'
 import { closeServer, listen, urlFor } from '../http/listen.ts'
 import { sendJson } from '../http/respond.ts'
 import type { ProxyStats } from '../proxy/proxy-server.ts'
+import type { WorkerStatus } from '../workers/proxy-workers.ts'
 
 export interface StatusSources {
-  /** The config being served, if any. */
+  /** The config the node serves, if any. */
   config(): ConfigRef | undefined
+  /** Every proxy worker serves that config. */
+  ready(): boolean
   sync(): SyncStatus
-  proxy: ProxyStats
+  /** The node's proxy counters (every worker's) and each worker's state. */
+  stats(): Promise<{ server: ProxyStats; workers: WorkerStatus[] }>
   /** Prometheus text exposition for /metrics (Kong's status listener serves it too). */
-  metrics?: () => string
+  metrics?: () => Promise<string>
 }
 
 function memory(): Record<string, number> {
@@ -53,9 +57,17 @@ export class StatusServer {
   }
 
   #onRequest(req: IncomingMessage, res: ServerResponse): void {
+    this.#answer(req, res).catch((err) => {
+      this.#logger.error({ err, url: req.url }, 'status request failed')
+      if (!res.headersSent) sendJson(res, 500, { message: 'An unexpected error occurred' })
+      else res.destroy()
+    })
+  }
+
+  async #answer(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = (req.url ?? '/').split('?', 1)[0].replace(/\/+$/, '')
     if (path === '/metrics' && this.#sources.metrics && (req.method === 'GET' || req.method === 'HEAD')) {
-      const body = this.#sources.metrics()
+      const body = await this.#sources.metrics()
       res.writeHead(200, {
         'Content-Type': 'text/plain; version=0.0.4; charset=utf-8',
         'Content-Length': Buffer.byteLength(body),
@@ -65,21 +77,25 @@ export class StatusServer {
     else if (req.method !== 'GET' && req.method !== 'HEAD')
       sendJson(res, 405, { message: 'Method not allowed' }, { Allow: 'GET, HEAD' })
     else if (path === '/status/ready') this.#ready(res)
-    else this.#status(res)
+    else await this.#status(res)
   }
 
   #ready(res: ServerResponse): void {
-    if (this.#sources.config()) sendJson(res, 200, { message: 'ready' })
+    if (this.#sources.ready()) sendJson(res, 200, { message: 'ready' })
+    else if (this.#sources.config())
+      sendJson(res, 503, { message: 'not every worker serves the current configuration' })
     else sendJson(res, 503, { message: 'no configuration applied yet' })
   }
 
-  #status(res: ServerResponse): void {
+  async #status(res: ServerResponse): Promise<void> {
     const config = this.#sources.config()
+    const { server, workers } = await this.#sources.stats()
     sendJson(res, 200, {
       configuration_hash: config?.hash ?? null,
       config_version: config?.version ?? null,
       sync: this.#sources.sync(),
-      server: { ...this.#sources.proxy },
+      server,
+      workers,
       memory: memory(),
     })
   }

@@ -145,7 +145,15 @@ export async function startTestDataPlane(
   const feed = new TestFeed()
   const settings = loadSettings({
     env: {},
-    overrides: { role: 'data_plane', prefix, proxy_listen: '127.0.0.1:0', status_listen: '127.0.0.1:0', ...overrides },
+    // One proxy worker unless a test asks for more: most tests are about what one worker does.
+    overrides: {
+      role: 'data_plane',
+      prefix,
+      proxy_listen: '127.0.0.1:0',
+      status_listen: '127.0.0.1:0',
+      worker_processes: '1',
+      ...overrides,
+    },
   })
   const dp = await startDataPlane({
     settings,

@@ -8,6 +8,10 @@
  * such a member is offered one request at a time once `halfOpenAfterMs` have passed since it tripped: a success
  * (by the passive healthy statuses, as many as `passive.healthy.successes`, at least one) brings it back, a
  * failure restarts the wait. Members taken out by active checks or by hand are never half-opened.
+ *
+ * Workers: one state per node decides (the authority, on the node's main thread: it counts every worker's
+ * proxied outcomes and runs the active checks), and each worker thread keeps a follower that relays its outcomes
+ * to the authority and takes the authority's verdicts — the unhealthy members and why — as they change.
  */
 import type { Logger } from '@turnpike/shared'
 import type { HealthchecksConfig } from '../../runtime/entity-rows.ts'
@@ -23,10 +27,20 @@ export interface UpstreamHealthOptions {
   /** See the module comment; undefined (or ≤ 0) keeps Kong's behaviour. */
   readonly halfOpenAfterMs?: number
   /** Runs after any member's state flipped. */
-  readonly onChange?: () => void
+  readonly onChange?: (upstreamId: string) => void
   /** Clock in ms (tests). */
   readonly now?: () => number
+  /** Set on a follower: where its proxied outcomes go instead of being counted here. */
+  readonly relay?: PassiveRelay
+  /** A follower's verdicts from the authority received before this state existed. */
+  readonly verdicts?: Verdicts
 }
+
+/** A follower's proxied outcome, on its way to the authority; `trial` marks a half-open trial's outcome. */
+export type PassiveRelay = (upstreamId: string, key: string, outcome: TryOutcome, trial: boolean) => void
+
+/** The authority's unhealthy members by key, and what took each out. */
+export type Verdicts = ReadonlyMap<string, HealthCause>
 
 export class UpstreamHealthState {
   readonly upstreamId: string
@@ -38,8 +52,11 @@ export class UpstreamHealthState {
   readonly #members = new Map<string, MemberHealth>()
   readonly #log: Logger
   readonly #halfOpenMs: number
-  readonly #onChange: (() => void) | undefined
+  readonly #onChange: ((upstreamId: string) => void) | undefined
   readonly #now: () => number
+  readonly #relay: PassiveRelay | undefined
+  /** Follower: the authority's last verdicts, applied to members as they appear. */
+  #verdicts: Verdicts
   #closed = false
   /** Bumped on every state flip: balancers cache what they derive from the states (available weight) by it. */
   version = 0
@@ -51,6 +68,8 @@ export class UpstreamHealthState {
     this.#halfOpenMs = o.halfOpenAfterMs !== undefined && o.halfOpenAfterMs > 0 ? o.halfOpenAfterMs : 0
     this.#onChange = o.onChange
     this.#now = o.now ?? (() => performance.now())
+    this.#relay = o.relay
+    this.#verdicts = o.verdicts ?? new Map()
     this.configure(o.upstreamName, o.config)
   }
 
@@ -86,6 +105,8 @@ export class UpstreamHealthState {
     let h = this.#members.get(key)
     if (h === undefined) {
       h = new MemberHealth()
+      const cause = this.#verdicts.get(key)
+      if (cause !== undefined) h.set(false, cause, this.#now())
       if (!this.#closed) this.#members.set(key, h)
     }
     return h
@@ -119,12 +140,28 @@ export class UpstreamHealthState {
     if (!h.healthy) h.trialAt = this.#now()
   }
 
-  /** A proxied try's outcome (passive checks). */
+  /** A proxied try's outcome (passive checks): counted here, or relayed to the authority by a follower. */
   passive(h: MemberHealth, outcome: TryOutcome, key: string): void {
     const trial = h.trialAt >= 0
     if (!trial && !this.#passive.counting) return
     h.trialAt = -1
     if (this.#closed) return
+    if (this.#relay === undefined) {
+      this.#count(h, outcome, key, trial)
+      return
+    }
+    // A failed trial waits again before the next one here too; the authority decides the rest.
+    if (trial && !h.healthy && outcomeVerdict(this.#passive, outcome) !== 'success') h.changedAt = this.#now()
+    this.#relay(this.upstreamId, key, outcome, trial)
+  }
+
+  /** A follower's relayed outcome (authority). */
+  relayed(key: string, outcome: TryOutcome, trial: boolean): void {
+    if (this.#closed || (!trial && !this.#passive.counting)) return
+    this.#count(this.member(key), outcome, key, trial)
+  }
+
+  #count(h: MemberHealth, outcome: TryOutcome, key: string, trial: boolean): void {
     const verdict = outcomeVerdict(this.#passive, outcome)
     if (verdict === undefined) return
     if (trial && !h.healthy) {
@@ -141,6 +178,29 @@ export class UpstreamHealthState {
     if (h.record(verdict, this.#passive, false)) this.#flip(h, key, verdict === 'success', 'passive', verdict)
   }
 
+  /** The unhealthy members and their causes (authority: what followers are sent). */
+  verdicts(): [key: string, cause: HealthCause][] {
+    const out: [string, HealthCause][] = []
+    for (const [key, h] of this.#members) if (!h.healthy) out.push([key, h.cause ?? 'active'])
+    return out
+  }
+
+  /** The authority's verdicts (follower): members flip to match, new members start from them. */
+  follow(verdicts: Verdicts): void {
+    if (this.#closed) return
+    this.#verdicts = verdicts
+    let flipped = false
+    for (const [key, h] of this.#members) {
+      const cause = verdicts.get(key)
+      if (h.healthy === (cause === undefined)) continue
+      h.set(cause === undefined, cause ?? 'active', this.#now())
+      flipped = true
+    }
+    if (!flipped) return
+    this.version++
+    this.#onChange?.(this.upstreamId)
+  }
+
   /** An active probe's verdict. */
   active(h: MemberHealth, verdict: Verdict, key: string): void {
     if (this.#closed) return
@@ -154,7 +214,7 @@ export class UpstreamHealthState {
     h.set(healthy, 'manual', this.#now())
     this.version++
     this.#log.info({ upstream: this.#name, member: key, healthy }, 'member health set by hand')
-    if (was !== healthy) this.#onChange?.()
+    if (was !== healthy) this.#onChange?.(this.upstreamId)
   }
 
   /** The upstream is gone: later reports (in-flight requests of an old config) are dropped. */
@@ -170,6 +230,6 @@ export class UpstreamHealthState {
     this.version++
     if (healthy) this.#log.info({ upstream: this.#name, member: key, check: cause }, 'member healthy')
     else this.#log.warn({ upstream: this.#name, member: key, check: cause, counter: verdict }, 'member unhealthy')
-    this.#onChange?.()
+    this.#onChange?.(this.upstreamId)
   }
 }

@@ -1,7 +1,8 @@
 /**
  * The process's Prometheus metrics, in Kong's names so existing dashboards keep working, rendered in the text
  * exposition format on the status listener's /metrics. Series are plain counters keyed by their label string:
- * recording costs a map lookup, not a label hash per metric.
+ * recording costs a map lookup, not a label hash per metric. Each worker thread records its own series; the
+ * node's main thread gathers every worker's (`exportSeries`) and renders their sum.
  */
 import type { UpstreamHealth } from '@turnpike/shared'
 
@@ -11,9 +12,15 @@ export const BUCKETS = [
 ]
 
 class Histogram {
-  readonly counts = new Float64Array(BUCKETS.length)
+  counts = new Float64Array(BUCKETS.length)
   sum = 0
   count = 0
+
+  add(o: HistogramSeries): void {
+    for (let i = 0; i < BUCKETS.length; i++) this.counts[i] += o.counts[i] ?? 0
+    this.sum += o.sum
+    this.count += o.count
+  }
 
   observe(v: number): void {
     this.sum += v
@@ -26,12 +33,61 @@ class Histogram {
   }
 }
 
-const requests = new Map<string, number>()
-const bandwidth = new Map<string, number>()
-const latency = {
-  kong: new Map<string, Histogram>(),
-  upstream: new Map<string, Histogram>(),
-  request: new Map<string, Histogram>(),
+type LatencyKind = 'kong' | 'upstream' | 'request'
+
+interface Series {
+  readonly requests: Map<string, number>
+  readonly bandwidth: Map<string, number>
+  readonly latency: Record<LatencyKind, Map<string, Histogram>>
+}
+
+const emptySeries = (): Series => ({
+  requests: new Map(),
+  bandwidth: new Map(),
+  latency: { kong: new Map(), upstream: new Map(), request: new Map() },
+})
+
+/** What this thread recorded. */
+const recorded = emptySeries()
+const { requests, bandwidth, latency } = recorded
+
+interface HistogramSeries {
+  readonly counts: ArrayLike<number>
+  readonly sum: number
+  readonly count: number
+}
+
+/** One thread's series as plain data, for the thread that renders the node's exposition. */
+export interface MetricSeries {
+  readonly requests: [labels: string, n: number][]
+  readonly bandwidth: [labels: string, bytes: number][]
+  readonly latency: Record<LatencyKind, [labels: string, h: HistogramSeries][]>
+}
+
+export function exportSeries(): MetricSeries {
+  const hist = (m: Map<string, Histogram>) =>
+    Array.from(m, ([k, h]): [string, HistogramSeries] => [k, { counts: h.counts, sum: h.sum, count: h.count }])
+  return {
+    requests: [...requests],
+    bandwidth: [...bandwidth],
+    latency: { kong: hist(latency.kong), upstream: hist(latency.upstream), request: hist(latency.request) },
+  }
+}
+
+function sum(all: readonly MetricSeries[]): Series {
+  const out = emptySeries()
+  const add = (m: Map<string, number>, k: string, n: number) => m.set(k, (m.get(k) ?? 0) + n)
+  for (const s of all) {
+    for (const [k, n] of s.requests) add(out.requests, k, n)
+    for (const [k, n] of s.bandwidth) add(out.bandwidth, k, n)
+    for (const kind of ['kong', 'upstream', 'request'] as const)
+      for (const [k, h] of s.latency[kind]) {
+        let mine = out.latency[kind].get(k)
+        if (mine === undefined) out.latency[kind].set(k, (mine = new Histogram()))
+        mine.add(h)
+      }
+  }
+  return out
 }
 
 /** Escapes a label value for the exposition format. */
@@ -47,7 +103,7 @@ export function countBytes(labels: string, bytes: number): void {
   bandwidth.set(labels, (bandwidth.get(labels) ?? 0) + bytes)
 }
 
-export function observeLatency(kind: keyof typeof latency, labels: string, ms: number): void {
+export function observeLatency(kind: LatencyKind, labels: string, ms: number): void {
   const map = latency[kind]
   let h = map.get(labels)
   if (!h) {
@@ -99,10 +155,15 @@ function renderTargetHealth(out: string[], upstreams: readonly UpstreamHealth[])
 }
 
 /**
- * The whole exposition: node-level series, what prometheus instances recorded, and — when an instance has
- * `upstream_health_metrics` on — the health of every upstream target.
+ * The whole exposition: node-level series, what prometheus instances recorded (`series`: every worker's; this
+ * thread's by default), and — when an instance has `upstream_health_metrics` on — the health of every target.
  */
-export function renderMetrics(node?: NodeStats, upstreamHealth?: readonly UpstreamHealth[]): string {
+export function renderMetrics(
+  node?: NodeStats,
+  upstreamHealth?: readonly UpstreamHealth[],
+  series: readonly MetricSeries[] = [exportSeries()],
+): string {
+  const { requests, bandwidth, latency } = sum(series)
   const out: string[] = []
   if (node) {
     out.push(

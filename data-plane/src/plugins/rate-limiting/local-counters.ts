@@ -82,3 +82,13 @@ export function localIncrement(key: string, periods: readonly RateLimitPeriod[],
 export function clearLocalCounters(): void {
   store.clear()
 }
+
+// TEMPORARY (replaced by the shared-memory table being written): per-thread counters until then.
+let buffer: SharedArrayBuffer | undefined
+export function localCountersBuffer(): SharedArrayBuffer {
+  buffer ??= new SharedArrayBuffer(8)
+  return buffer
+}
+export function attachLocalCounters(shared: SharedArrayBuffer): void {
+  buffer = shared
+}
