@@ -74,8 +74,10 @@ export async function runProxyWorker(port: MessagePort, init: WorkerInit): Promi
       case 'snapshot-rows': {
         const into = incoming.get(m.seq)
         if (into === undefined) break
-        const list = (into.entities[m.collection] ??= [])
-        for (const row of JSON.parse(m.rows) as EntityRow[]) list.push(row)
+        const rows = JSON.parse(m.rows) as EntityRow[]
+        const list = into.entities[m.collection]
+        if (list === undefined) into.entities[m.collection] = rows
+        else for (const row of rows) list.push(row)
         break
       }
       case 'snapshot-end': {

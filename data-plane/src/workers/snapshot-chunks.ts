@@ -10,7 +10,10 @@ const cache = new WeakMap<Snapshot, Map<string, string[]>>()
 /** The collection's rows as JSON arrays of at most ROWS_PER_MESSAGE rows each (one `[]` when it is empty). */
 export function chunksOf(snapshot: Snapshot, collection: string): string[] {
   let bySnapshot = cache.get(snapshot)
-  if (bySnapshot === undefined) cache.set(snapshot, (bySnapshot = new Map()))
+  if (bySnapshot === undefined) {
+    bySnapshot = new Map()
+    cache.set(snapshot, bySnapshot)
+  }
   let chunks = bySnapshot.get(collection)
   if (chunks === undefined) {
     const rows = snapshot.entities[collection] ?? []

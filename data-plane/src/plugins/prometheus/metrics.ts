@@ -83,7 +83,10 @@ function sum(all: readonly MetricSeries[]): Series {
     for (const kind of ['kong', 'upstream', 'request'] as const)
       for (const [k, h] of s.latency[kind]) {
         let mine = out.latency[kind].get(k)
-        if (mine === undefined) out.latency[kind].set(k, (mine = new Histogram()))
+        if (mine === undefined) {
+          mine = new Histogram()
+          out.latency[kind].set(k, mine)
+        }
         mine.add(h)
       }
   }
