@@ -25,9 +25,14 @@ export interface RatioRow {
   minimal_vs_nginx?: number
   /** upstream-3 only: its DP ÷ small-keepalive's DP (the same service on one host). */
   dp_vs_one_host?: number
+  /** workers-2 only: its DP's requests per CPU-second ÷ small-keepalive's DP's (1 worker). */
+  dp_per_cpu_vs_one_worker?: number
   dp_added_p99_ms?: number
   minimal_added_p99_ms?: number
 }
+
+/** Requests per CPU-second of the target's process (all its threads). */
+const perCpu = (r: Row | undefined) => (r?.rps !== undefined && r.targetCpu ? r.rps / r.targetCpu : undefined)
 
 export function ratios(rows: Row[], names: string[]): RatioRow[] {
   return names.map((scenario) => {
@@ -49,7 +54,8 @@ export function ratios(rows: Row[], names: string[]): RatioRow[] {
       dp_vs_direct: ratio(dp?.rps, dir?.rps),
       dp_vs_fastify: ratio(dp?.rps, fst?.rps),
       minimal_vs_nginx: ratio(min?.rps, ngx?.rps),
-      dp_vs_one_host: scenario === 'upstream-3' ? ratio(dp?.rps, oneHost?.rps) : undefined,
+      dp_vs_one_host: scenario === 'upstream-3' || scenario === 'workers-2' ? ratio(dp?.rps, oneHost?.rps) : undefined,
+      dp_per_cpu_vs_one_worker: scenario === 'workers-2' ? ratio(perCpu(dp), perCpu(oneHost)) : undefined,
       dp_added_p99_ms: added(dp),
       minimal_added_p99_ms: added(min),
     }
@@ -101,7 +107,8 @@ export function render(rows: Row[], rr: RatioRow[], gen: LoadGenerator, opts: Be
       'DP/direct',
       'DP/fastify',
       'minimal/nginx',
-      'DP/1 host',
+      'DP/1 host|1 worker',
+      'req/CPU-s vs 1 worker',
       'DP +p99 ms',
       'minimal +p99 ms',
     ],
@@ -113,6 +120,7 @@ export function render(rows: Row[], rr: RatioRow[], gen: LoadGenerator, opts: Be
       fmtRatio(r.dp_vs_fastify),
       fmtRatio(r.minimal_vs_nginx),
       fmtRatio(r.dp_vs_one_host),
+      fmtRatio(r.dp_per_cpu_vs_one_worker),
       fmtNum(r.dp_added_p99_ms, 3),
       fmtNum(r.minimal_added_p99_ms, 3),
     ]),
@@ -145,6 +153,15 @@ export function render(rows: Row[], rr: RatioRow[], gen: LoadGenerator, opts: Be
         check(
           verdict(by('upstream-3')?.dp_vs_one_host, (v) => v >= 0.95),
           'upstream-3',
+          'small-keepalive',
+        ),
+      ],
+      [
+        'requests per CPU-second, 2 workers ≥ 0.9× 1 worker (workers-2 / small-keepalive DP)',
+        fmtRatio(by('workers-2')?.dp_per_cpu_vs_one_worker),
+        check(
+          verdict(by('workers-2')?.dp_per_cpu_vs_one_worker, (v) => v >= 0.9),
+          'workers-2',
           'small-keepalive',
         ),
       ],

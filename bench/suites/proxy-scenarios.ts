@@ -12,7 +12,7 @@ export interface Scenario {
   headers?: Record<string, string>
   targets: Label[]
   /** Which data-plane process plays `turnpike` here. */
-  dp: 'turnpike' | 'turnpike-1k' | 'turnpike-upstream-3'
+  dp: 'turnpike' | 'turnpike-1k' | 'turnpike-upstream-3' | 'turnpike-w2'
   /** Fixed rate at half of the data plane's max (from `small-keepalive`) instead of max throughput. */
   halfLoad?: boolean
 }
@@ -39,6 +39,15 @@ export function scenarios(): Scenario[] {
       bodyBytes: SMALL_BODY_BYTES,
       targets: ['turnpike'],
       dp: 'turnpike-upstream-3',
+    },
+    {
+      // Compared with small-keepalive's turnpike (1 worker) per CPU-second of the data plane's process.
+      name: 'workers-2',
+      summary: '1 route, small body, keep-alive, 2 proxy workers (worker_processes = 2)',
+      requests: [{ path: '/' }],
+      bodyBytes: SMALL_BODY_BYTES,
+      targets: ['turnpike'],
+      dp: 'turnpike-w2',
     },
     {
       name: '1k-routes',

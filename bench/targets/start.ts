@@ -10,6 +10,7 @@ export type TargetName =
   | 'turnpike'
   | 'turnpike-1k'
   | 'turnpike-upstream-3'
+  | 'turnpike-w2'
 
 export interface RunningTarget {
   name: TargetName
@@ -51,6 +52,8 @@ export interface StartOptions {
 /** Starts one target; throws with the child's output when it cannot start. */
 export async function startTarget(name: Exclude<TargetName, 'direct'>, o: StartOptions): Promise<RunningTarget> {
   const upstream = ['--upstream', o.upstreamUrl]
+  // One proxy worker unless the target says otherwise: per-core figures compare one worker with one process.
+  const oneWorker = ['--setting', 'worker_processes=1']
   switch (name) {
     case 'minimal-proxy':
       return startNode(name, 'minimal-proxy.ts', upstream, o.profileDir)
@@ -58,21 +61,36 @@ export async function startTarget(name: Exclude<TargetName, 'direct'>, o: StartO
       return startNode(name, 'fastify-proxy.ts', upstream, o.profileDir)
     case 'turnpike':
       return {
-        ...(await startNode(name, 'turnpike-dp.ts', [...upstream, '--routes', '1'], o.profileDir)),
-        detail: '1 route',
+        ...(await startNode(name, 'turnpike-dp.ts', [...upstream, ...oneWorker, '--routes', '1'], o.profileDir)),
+        detail: '1 route, 1 worker',
+      }
+    case 'turnpike-w2':
+      return {
+        ...(await startNode(
+          name,
+          'turnpike-dp.ts',
+          [...upstream, '--setting', 'worker_processes=2', '--routes', '1'],
+          o.profileDir,
+        )),
+        detail: '1 route, 2 workers',
       }
     case 'turnpike-upstream-3': {
       const ports = o.upstreamPorts ?? []
       if (ports.length < 3) throw new Error(`the upstream listens on ${ports.length} port(s), an upstream of 3 needs 3`)
       const targets = ports.slice(0, 3).map((p) => `127.0.0.1:${p}`)
       return {
-        ...(await startNode(name, 'turnpike-dp.ts', [...upstream, '--targets', targets.join(',')], o.profileDir)),
+        ...(await startNode(
+          name,
+          'turnpike-dp.ts',
+          [...upstream, ...oneWorker, '--targets', targets.join(',')],
+          o.profileDir,
+        )),
         detail: '1 route, upstream of 3 targets (round-robin)',
       }
     }
     case 'turnpike-1k':
       return {
-        ...(await startNode(name, 'turnpike-dp.ts', [...upstream, '--routes', '1000'], o.profileDir)),
+        ...(await startNode(name, 'turnpike-dp.ts', [...upstream, ...oneWorker, '--routes', '1000'], o.profileDir)),
         detail: '1,000 routes',
       }
     case 'nginx': {

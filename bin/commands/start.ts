@@ -34,6 +34,7 @@ export async function startCommand(args: string[]): Promise<number> {
   const pidFile = writePidFile(settings.prefix)
   closers.push(async () => removePidFile(settings.prefix))
   let reloadDataPlane: ((next: Settings) => Promise<void>) | undefined
+  let reloadDeclarative: (() => Promise<void>) | undefined
 
   if (settings.role !== 'data_plane') {
     // Kong's DB-less mode: the config is TURNPIKE_DECLARATIVE_CONFIG, replaced through POST /config.
@@ -42,6 +43,7 @@ export async function startCommand(args: string[]): Promise<number> {
         ? await startDeclarativeNode({ settings, logger })
         : await startControlPlane({ settings, logger, serveCluster: settings.role === 'control_plane' })
     closers.unshift(cp.close)
+    reloadDeclarative = cp.reloadDeclarative
     if (settings.role === 'traditional') {
       const dp = await startDataPlane({ settings, logger, source: new FeedConfigSource(cp.feed) })
       closers.unshift(dp.close)
@@ -59,7 +61,19 @@ export async function startCommand(args: string[]): Promise<number> {
   // Reloads run one at a time; a bad settings file is logged and the node keeps running as it was.
   let reloading = Promise.resolve()
   process.on('SIGHUP', () => {
-    reloading = reloading.then(() => reload(args, settings, logger, reloadDataPlane))
+    reloading = reloading.then(async () => {
+      await reload(args, settings, logger, reloadDataPlane)
+      if (!reloadDeclarative) return
+      try {
+        await reloadDeclarative()
+        logger.info({ declarative_config: settings.declarative_config }, 'reload: declarative config loaded')
+      } catch (err) {
+        logger.error(
+          { err: (err as Error).message },
+          'reload: the declarative config does not load; the old one keeps serving',
+        )
+      }
+    })
   })
 
   await new Promise<void>((resolve) => {

@@ -32,6 +32,8 @@ export interface ControlPlane {
    * `/upstreams/{u}/health` and the manual overrides. A control plane shows its data planes' reports instead.
    */
   attachLocalHealth(health: LocalHealth): void
+  /** DB-less: reads `declarative_config` again and serves it (SIGHUP, `turnpike reload`); throws naming its errors. */
+  reloadDeclarative?(): Promise<void>
   /** Stops accepting, ends DP streams, stops the builder and closes the database. */
   close(): Promise<void>
 }

@@ -1,7 +1,8 @@
 /**
  * A node with two proxy workers (worker_processes = 2), as a real process: both workers take connections on the
  * one proxy port, a config change reaches both, a local rate limit of 10/minute holds for the node, /metrics
- * counts every worker's requests, and a worker that dies is restarted while the other keeps serving.
+ * counts every worker's requests, a worker that dies is restarted while the other keeps serving, and
+ * `turnpike reload` replaces every worker and re-reads the declarative file without refusing a request.
  */
 import assert from 'node:assert/strict'
 import { mkdirSync, writeFileSync } from 'node:fs'
@@ -9,7 +10,7 @@ import { request } from 'node:http'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import { get } from '../support/http.ts'
-import { startLocalNode, tempDir, waitFor } from '../support/processes.ts'
+import { runTurnpike, startLocalNode, tempDir, waitFor } from '../support/processes.ts'
 import { startEchoUpstream } from '../support/upstream.ts'
 
 /** One request on its own connection: the kernel picks the worker for each new connection. */
@@ -87,10 +88,11 @@ services:
 ${extraRoute}
 plugins:
 - name: prometheus
+  config: { status_code_metrics: true }
 `
   const file = join(dir, 'kong.yml')
   writeFileSync(file, config(''))
-  const { node, admin, proxy, status } = await startLocalNode({
+  const { node, env, admin, proxy, status } = await startLocalNode({
     TURNPIKE_DATABASE: 'off',
     TURNPIKE_DECLARATIVE_CONFIG: file,
     TURNPIKE_PREFIX: join(dir, 'prefix'),
@@ -168,4 +170,31 @@ plugins:
   assert.equal(restarted.length, 2)
   await waitFor('ready again', async () => (await get(`${status}/status/ready`)).status === 200)
   assert.deepEqual(new Set(await many(`${proxy}/added`, 20)), new Set([200]))
+
+  // Reload: the file read again, a new generation of workers, and not one request refused meanwhile.
+  writeFileSync(file, config('  - name: reloaded\n    paths: [/reloaded]'))
+  const beforeReload = new Set((await workers()).map((w) => w.thread_id))
+  let stop = false
+  const during: number[] = []
+  const load = (async () => {
+    while (!stop) during.push(await fresh(`${proxy}/open`))
+  })()
+  const signalled = await runTurnpike(env, ['reload'])
+  assert.equal(signalled.code, 0, signalled.stderr)
+  await waitFor('the reloaded file served by a new generation', async () => {
+    const now = await workers()
+    return (
+      now.length === 2 &&
+      now.every((w) => w.state === 'serving' && !beforeReload.has(w.thread_id)) &&
+      (await fresh(`${proxy}/reloaded`)) === 200
+    )
+  })
+  stop = true
+  await load
+  assert.ok(during.length > 0)
+  assert.deepEqual(
+    new Set(during),
+    new Set([200]),
+    `${during.filter((c) => c !== 200).length} of ${during.length} refused`,
+  )
 })

@@ -118,6 +118,14 @@ export async function startDeclarativeNode(options: { settings: Settings; logger
       feed: builder,
       adminUrl,
       attachLocalHealth: (h) => health.attach(h),
+      reloadDeclarative: async () => {
+        if (!file) return
+        try {
+          await loader.load(readDeclarativeFile(file))
+        } catch (err) {
+          throw err instanceof DeclarativeConfigError ? invalidFile(file, err.errors) : err
+        }
+      },
       close: () => {
         closing ??= closeAll()
         return closing
