@@ -177,11 +177,21 @@ describe('load balancing', () => {
     reset()
     backends[0]!.delayMs = 1000
     await dp.apply(config(backends.slice(0, 2), { algorithm: 'least-connections' }))
-    const slow = send(4)
-    await eventually(() => backends[0]!.hits >= 1, 'a busy request on a')
-    await send(20)
-    await slow
-    assert.ok(backends[1]!.hits > backends[0]!.hits * 3, `idle b ${backends[1]!.hits}, busy a ${backends[0]!.hits}`)
+    const [a, b] = [backends[0]!, backends[1]!]
+    // One request at a time until two of them hang on a (those on b come straight back).
+    const held: Promise<unknown>[] = []
+    for (let sent = 1; a.hits < 2; sent++) {
+      const onA = a.hits
+      const reply = call(dp.dp.proxyUrl, '/x')
+      await eventually(() => a.hits + b.hits === sent, 'the request reached a target')
+      if (a.hits > onA) held.push(reply)
+      else await reply
+    }
+    const idleBefore = b.hits
+    for (let i = 0; i < 10; i++) await call(dp.dp.proxyUrl, '/x')
+    await Promise.all(held)
+    assert.equal(a.hits, 2, 'busy a got nothing more')
+    assert.equal(b.hits - idleBefore, 10, 'idle b got them all')
   })
 
   it('passive checks trip a failing target; retries hide a dead one', async () => {
