@@ -3,68 +3,18 @@ import assert from 'node:assert/strict'
 import { randomUUID } from 'node:crypto'
 import { request } from 'node:http'
 import { after, before, describe, it } from 'node:test'
-import { definePlugin, hashApiKey, hashPassword, registerPluginDefs } from '@turnpike/shared'
-import { registerHandler } from '../plugins/registry.ts'
+import { fileURLToPath } from 'node:url'
+import { hashApiKey, hashPassword, loadPluginDefinitions } from '@turnpike/shared'
+import { eventually } from '../testing/harness.ts'
 import { type Harness, routeRow, row, startHarness } from './test-harness.ts'
-import { defineHandler } from './types.ts'
 
-const HTTP = { allowed: ['http', 'https'], default: ['http', 'https'] }
+// Test-only plugins (testdata/plugins, loaded as plugins_dir by every proxy worker): one that throws, one that
+// reports its phases on a BroadcastChannel, one that answers in rewrite.
+const PLUGINS_DIR = fileURLToPath(new URL('./testdata/plugins', import.meta.url))
 const events: string[] = []
-
-// Test-only plugins: one that throws, one that records phases, one that answers in rewrite.
-registerPluginDefs([
-  definePlugin({
-    name: 'test-boom',
-    priority: 5,
-    phases: ['access'],
-    protocols: HTTP,
-    config: { when: { type: 'string', default: 'always' } },
-  }),
-  definePlugin({
-    name: 'test-phases',
-    priority: 4,
-    phases: ['access', 'response', 'log'],
-    protocols: HTTP,
-    config: {},
-  }),
-  definePlugin({ name: 'test-rewrite', priority: 3000, phases: ['rewrite'], protocols: HTTP, config: {} }),
-])
-registerHandler(
-  'test-boom',
-  defineHandler<{ when: string }>({
-    access(ctx, conf) {
-      if (conf.when === 'async') return Promise.reject(new Error('async boom'))
-      if (ctx.request.header('x-boom')) throw new Error('boom')
-      return undefined
-    },
-  }),
-)
-registerHandler(
-  'test-phases',
-  defineHandler({
-    access(ctx) {
-      events.push(`access ${ctx.request.path}`)
-      ctx.response.setHeader('X-From-Access', 'yes')
-      return undefined
-    },
-    response(ctx) {
-      events.push(`response ${ctx.response.status} ${ctx.response.source}`)
-    },
-    log(ctx) {
-      events.push(`log ${ctx.response.status} ${ctx.response.bodyBytes > 0}`)
-    },
-  }),
-)
-registerHandler(
-  'test-rewrite',
-  defineHandler({
-    rewrite(ctx) {
-      if (ctx.request.path === '/blocked-before-routing') return ctx.error(451)
-      ctx.upstream.setHeader('X-Rewritten', '1')
-      return undefined
-    },
-  }),
-)
+const phases = new BroadcastChannel('turnpike-test-phases')
+phases.onmessage = (e) => events.push(String((e as { data: unknown }).data))
+phases.unref()
 
 const termination = (status: number, scope: Record<string, unknown>, extra: Record<string, unknown> = {}) =>
   row('plugins', {
@@ -78,9 +28,14 @@ describe('plugin pipeline', () => {
   let h: Harness
   const secret = 'ring'
   before(async () => {
-    h = await startHarness()
+    // The main thread validates configs with the definitions; the workers load the handlers too.
+    await loadPluginDefinitions(PLUGINS_DIR)
+    h = await startHarness({ plugins_dir: PLUGINS_DIR })
   })
-  after(() => h.close())
+  after(async () => {
+    phases.close()
+    await h.close()
+  })
 
   it('picks the most specific instance: route+service, route, service, global; skips disabled ones', async () => {
     const other = row('services', { name: 'other', url: 'http://127.0.0.1:9' })
@@ -232,7 +187,7 @@ describe('plugin pipeline', () => {
     const r = await h.call('/phases/x')
     assert.equal(r.status, 200)
     assert.equal(r.headers['x-from-access'], 'yes')
-    for (let i = 0; i < 50 && events.length < 3; i++) await new Promise((res) => setTimeout(res, 5))
+    await eventually(() => events.length >= 3, 'three phases reported')
     assert.deepEqual(events, ['access /phases/x', 'response 200 upstream', 'log 200 true'])
     // A plugin limited to https does not run on http.
     assert.equal((await h.call('/https-only-plugin')).status, 200)

@@ -54,7 +54,8 @@ export interface Harness {
   close(): Promise<void>
 }
 
-export async function startHarness(): Promise<Harness> {
+/** `settings`: overrides for the data plane's settings (e.g. `plugins_dir`). */
+export async function startHarness(settings: Record<string, string> = {}): Promise<Harness> {
   const upstream: Server = createServer((req, res) => {
     const chunks: Buffer[] = []
     req.on('data', (c: Buffer) => chunks.push(c))
@@ -76,7 +77,7 @@ export async function startHarness(): Promise<Harness> {
   })
   await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve))
   const upstreamPort = (upstream.address() as AddressInfo).port
-  const testDataPlane = await startTestDataPlane()
+  const testDataPlane = await startTestDataPlane(settings)
   const { dp, feed } = testDataPlane
   const serviceId = randomUUID()
 

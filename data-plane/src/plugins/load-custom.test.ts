@@ -29,7 +29,7 @@ describe('custom plugins (plugins_dir)', () => {
   })
 
   it('runs it through the pipeline', async () => {
-    const h = await startHarness()
+    const h = await startHarness({ plugins_dir: EXAMPLES })
     try {
       const route = routeRow(h.serviceId, { paths: ['/t'] })
       await h.publish({ routes: [route], plugins: [row('plugins', { name: 'tenant-guard', route: { id: route.id } })] })
